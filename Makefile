@@ -1,0 +1,32 @@
+# Two commands: `make run` starts the whole product, `make test` runs every test.
+# Both create .venv on first use; nothing but python3 is needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install clean-var
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m config.run
+
+# Tests run against their own embedded Postgres and Redis under var/test, never the demo's.
+# pytest's exit 5 ("no tests collected") is a failure here.
+test: $(STAMP)
+	@POLYGLOT_VAR=$${POLYGLOT_VAR:-var/test} $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no tests ran: failing"; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean-var:
+	$(PY) -m config.embedded stop
+	rm -rf var

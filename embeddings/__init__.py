@@ -1,0 +1,1 @@
+"""Text → vectors, languages and passages. No Django imports: usable from any worker or script."""

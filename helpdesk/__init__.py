@@ -1,0 +1,1 @@
+"""Polyglot Desk: a multilingual support desk for Django."""

@@ -1,0 +1,76 @@
+"""System checks: misconfiguration is reported with stable ids, not as a stack trace later.
+
+helpdesk.E001  the database has no pgvector (`vector` extension neither installed nor available)
+helpdesk.E002  the configured vectors are too large for pgvector's HNSW index
+helpdesk.E003  the database cannot be reached
+helpdesk.W001  chunks are embedded by another encoder or vector size (re-embedding pending)
+"""
+
+from __future__ import annotations
+
+from django.core.checks import Error, Warning, register
+from django.db import DatabaseError, connections
+
+from embeddings.catalog import MAX_INDEXED_DIMENSIONS
+
+
+@register("helpdesk")
+def check_pgvector(app_configs=None, **kwargs):
+    # Registered without the `database` tag on purpose: a plain `manage.py check` (and every
+    # `migrate`) must say so when pgvector is missing, before a migration fails on CREATE EXTENSION.
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return [Error("Polyglot Desk needs PostgreSQL with pgvector.", id="helpdesk.E001",
+                      hint=f"DATABASES['default'] uses {connection.vendor}.")]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT installed_version, default_version FROM pg_available_extensions WHERE name = 'vector'")
+            row = cursor.fetchone()
+    except DatabaseError as exc:
+        return [Error(f"Cannot reach the database: {exc}".strip(), id="helpdesk.E003",
+                      hint="Check DATABASE_URL, or unset it to use the embedded PostgreSQL under var/.")]
+    if row is None:
+        return [Error(
+            "The PostgreSQL server has no pgvector extension ('vector'), which stores and searches embeddings.",
+            id="helpdesk.E001",
+            hint="Install pgvector on the server (Debian: apt install postgresql-16-pgvector; Docker: the "
+                 "pgvector/pgvector image), or unset DATABASE_URL to use the embedded PostgreSQL, which includes it.",
+        )]
+    return []
+
+
+@register("helpdesk")
+def check_vector_size(app_configs=None, **kwargs):
+    from helpdesk import conf
+    from helpdesk.encoders import CATALOG
+
+    spec, dims = conf.get("ENCODER"), conf.get("EMBEDDING_DIMENSIONS")
+    size = dims or (CATALOG[spec].dimensions if spec in CATALOG else None)
+    if size and int(size) > MAX_INDEXED_DIMENSIONS:
+        return [Error(
+            f"HELPDESK encoder {spec!r} gives {size}-dimensional vectors; pgvector indexes at most "
+            f"{MAX_INDEXED_DIMENSIONS}.",
+            id="helpdesk.E002",
+            hint="Set HELPDESK['EMBEDDING_DIMENSIONS'] (Matryoshka truncation, e.g. 1024) or choose a smaller model.",
+        )]
+    return []
+
+
+@register("helpdesk", "database")
+def check_stale_vectors(app_configs=None, databases=None, **kwargs):
+    if not databases or "default" not in databases:
+        return []
+    from helpdesk.encoders import encoder_name
+    from helpdesk.models import Chunk
+
+    try:
+        stale = Chunk.objects.exclude(encoder="").exclude(encoder=encoder_name()).count()
+    except DatabaseError:
+        return []
+    if stale:
+        return [Warning(
+            f"{stale} chunks were embedded by another encoder than {encoder_name()!r}.",
+            id="helpdesk.W001",
+            hint="The periodic sweep re-embeds them; run `manage.py embed_pending` to do it now.",
+        )]
+    return []

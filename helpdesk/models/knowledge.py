@@ -1,0 +1,70 @@
+import uuid
+
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from pgvector.django import VectorField
+
+
+class Article(models.Model):
+    """One knowledge-base article in one locale; translations share a `translation_group`."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("body"), blank=True)
+    locale = models.CharField(_("locale"), max_length=35, help_text=_("BCP 47 tag"))
+    translation_group = models.UUIDField(default=uuid.uuid4, db_index=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["translation_group", "locale"], name="helpdesk_article_one_per_locale"),
+        ]
+        indexes = [models.Index(fields=["status", "locale"])]
+
+    def __str__(self):
+        return f"{self.title} [{self.locale}]"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class Chunk(models.Model):
+    """A passage of an article, with its vector.
+
+    `embedding` is an unsized `vector` so models of any size can be stored; the HNSW index is a
+    partial expression index over `embedding::vector(N)` for the configured N (see migrations and
+    `helpdesk.vectors`). `encoder` names the model that produced the vector; empty means not yet.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField(help_text=_("Title and passage, as embedded"))
+    passage = models.TextField(blank=True, help_text=_("The passage alone, shown as a snippet"))
+    content_hash = models.CharField(max_length=64)
+    language = models.CharField(max_length=35, blank=True)
+    search_vector = SearchVectorField(null=True)
+    embedding = VectorField(null=True, blank=True)
+    encoder = models.CharField(max_length=255, blank=True, db_index=True)
+    embedded_at = models.DateTimeField(null=True, blank=True)
+    embed_attempts = models.PositiveSmallIntegerField(default=0)
+    embed_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["article_id", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["article", "ordinal"], name="helpdesk_chunk_ordinal")]
+
+    def __str__(self):
+        return f"{self.article_id}#{self.ordinal}"

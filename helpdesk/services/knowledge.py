@@ -1,0 +1,154 @@
+"""Writes to the knowledge base: articles, their passages, and the passages' vectors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from embeddings.chunking import chunk_article
+from embeddings.encoders.base import EncoderError
+from helpdesk import conf, lexical
+from helpdesk.models import Article, Chunk
+
+logger = logging.getLogger(__name__)
+
+
+def save_article(
+    *,
+    title: str,
+    body: str,
+    locale: str,
+    article: Article | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    translation_group: uuid.UUID | None = None,
+    external_id: str | None = None,
+) -> Article:
+    """Create or update an article, refresh its passages, and queue their embedding after commit."""
+    with transaction.atomic():
+        if article is None:
+            article = Article(translation_group=translation_group or uuid.uuid4())
+        elif translation_group is not None:
+            article.translation_group = translation_group
+        article.title = title.strip()
+        article.body = body.strip()
+        article.locale = locale
+        if category is not None:
+            article.category = category
+        if external_id is not None:
+            article.external_id = external_id
+        if status is not None:
+            article.status = status
+            if status == Article.Status.PUBLISHED and article.published_at is None:
+                article.published_at = timezone.now()
+        article.full_clean(exclude=["translation_group"])
+        article.save()
+        pending = sync_chunks(article)
+        enqueue_embedding(pending)
+    return article
+
+
+def set_article_status(*, article: Article, status: str) -> Article:
+    """Publish or unpublish an article (its vectors stay; only published articles are suggested)."""
+    article.status = status
+    if status == Article.Status.PUBLISHED:
+        article.published_at = article.published_at or timezone.now()
+    article.save(update_fields=["status", "published_at", "updated_at"])
+    return article
+
+
+def sync_chunks(article: Article) -> list[int]:
+    """Make the article's Chunk rows match its current text; return ids that need (re-)embedding.
+
+    Passages whose content hash is unchanged keep their vector, so editing one paragraph of a long
+    article re-embeds only what changed.
+    """
+    passages = chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS"))
+    existing = {c.ordinal: c for c in article.chunks.all()}
+    changed: list[Chunk] = []
+    for passage in passages:
+        chunk = existing.pop(passage.ordinal, None)
+        if chunk is not None and chunk.content_hash == passage.content_hash and chunk.language == article.locale:
+            continue
+        if chunk is None:
+            chunk = Chunk(article=article, ordinal=passage.ordinal)
+        chunk.text, chunk.passage = passage.text, passage.body
+        chunk.content_hash, chunk.language = passage.content_hash, article.locale
+        chunk.embedding, chunk.encoder, chunk.embedded_at = None, "", None
+        chunk.embed_attempts, chunk.embed_error = 0, ""
+        chunk.save()
+        changed.append(chunk)
+    if existing:
+        Chunk.objects.filter(id__in=[c.id for c in existing.values()]).delete()
+    ids = [c.id for c in changed]
+    lexical.update_search_vectors(ids)
+    return ids
+
+
+def enqueue_embedding(chunk_ids: list[int]) -> None:
+    """Queue embedding tasks in bounded batches, once the surrounding transaction commits."""
+    from helpdesk import tasks
+
+    size = conf.get("EMBED_TASK_CHUNKS")
+    for start in range(0, len(chunk_ids), size):
+        batch = chunk_ids[start : start + size]
+        tasks.embed_chunks.delay_on_commit(batch)
+
+
+def embed_chunks(*, chunk_ids: list[int], encoder=None) -> int:
+    """Embed the given chunks with the configured encoder; return how many vectors were written.
+
+    Idempotent: chunks already embedded by this encoder are skipped. A chunk whose text changed
+    while it was being encoded is left for the task queued by that change.
+    """
+    from helpdesk.encoders import get_encoder
+
+    encoder = encoder or get_encoder()
+    chunks = list(Chunk.objects.filter(id__in=chunk_ids).exclude(encoder=encoder.name).only("id", "text", "content_hash"))
+    if not chunks:
+        return 0
+    try:
+        vectors = encoder.encode_documents([c.text for c in chunks])
+        if vectors.shape != (len(chunks), encoder.dimensions):
+            raise EncoderError(
+                f"encoder {encoder.name!r} declares {encoder.dimensions} dimensions but returned an array of "
+                f"shape {tuple(vectors.shape)} for {len(chunks)} texts"
+            )
+    except Exception as exc:
+        Chunk.objects.filter(id__in=[c.id for c in chunks]).update(
+            embed_error=str(exc)[:2000], embed_attempts=F("embed_attempts") + 1
+        )
+        raise
+    now = timezone.now()
+    written = 0
+    with transaction.atomic():
+        for chunk, vector in zip(chunks, vectors):
+            written += Chunk.objects.filter(id=chunk.id, content_hash=chunk.content_hash).update(
+                embedding=vector, encoder=encoder.name, embedded_at=now, embed_error=""
+            )
+    from helpdesk import vectors as vector_sql
+
+    vector_sql.ensure_index(encoder.dimensions)
+    return written
+
+
+def pending_chunk_ids(
+    *, limit: int | None = None, max_attempts: int = 5, older_than: timedelta | None = None
+) -> list[int]:
+    """Ids of chunks not embedded by the configured encoder (oldest first), skipping hopeless ones."""
+    from helpdesk.encoders import encoder_name
+
+    qs = Chunk.objects.exclude(encoder=encoder_name()).filter(embed_attempts__lt=max_attempts)
+    if older_than is not None:
+        qs = qs.filter(updated_at__lt=timezone.now() - older_than)
+    qs = (
+        qs
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return list(qs[:limit] if limit else qs)

@@ -1,0 +1,95 @@
+"""Writes to tickets and their conversations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from embeddings.language import detect_language
+from helpdesk import conf
+from helpdesk.models import Event, Message, Ticket
+
+MAX_MESSAGE_CHARS = 100_000
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").replace("\x00", "").strip()
+    if not body:
+        raise ValueError("a message needs some text")
+    if len(body) > MAX_MESSAGE_CHARS:
+        raise ValueError(f"a message may hold at most {MAX_MESSAGE_CHARS:,} characters (this one has {len(body):,})")
+    return body
+
+
+def open_ticket(
+    *,
+    subject: str,
+    requester_email: str,
+    body: str,
+    requester_name: str = "",
+    channel: str = Ticket.Channel.WEB,
+    priority: int = Ticket.Priority.NORMAL,
+    widget_session=None,
+    language: str | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket with the customer's first message; detect its language unless given."""
+    body = _clean_body(body)
+    subject = " ".join((subject or "").split())[:255] or body.splitlines()[0][:120]
+    fallback = getattr(widget_session, "language", "") or conf.get("DEFAULT_LOCALE")
+    detection = detect_language(f"{subject}\n{body}", fallback=fallback)
+    with transaction.atomic():
+        ticket = Ticket(
+            subject=subject,
+            requester_email=requester_email,
+            requester_name=requester_name,
+            channel=channel,
+            priority=priority,
+            widget_session=widget_session,
+            language=language or detection.language or "",
+            language_confidence=1.0 if language else detection.confidence,
+        )
+        ticket.full_clean()
+        ticket.save()
+        _add_message(ticket=ticket, author_kind=Message.Author.CUSTOMER, body=body, detection=detection, at=at)
+        Event.objects.create(kind=Event.Kind.TICKET_FILED, ticket=ticket, widget_session=widget_session,
+                             language=ticket.language, created_at=at or timezone.now())
+        if at is not None:
+            Ticket.objects.filter(pk=ticket.pk).update(created_at=at, updated_at=at)
+            ticket.refresh_from_db()
+    return ticket
+
+
+def post_message(*, ticket: Ticket, author_kind: str, body: str, author=None, at: datetime | None = None) -> Message:
+    """Add a message to a ticket's conversation (customer or agent)."""
+    body = _clean_body(body)
+    detection = detect_language(body, fallback=ticket.language or conf.get("DEFAULT_LOCALE"))
+    with transaction.atomic():
+        message = _add_message(ticket=ticket, author_kind=author_kind, body=body, detection=detection,
+                               author=author, at=at)
+        fields = ["updated_at"]
+        if author_kind == Message.Author.AGENT and ticket.status == Ticket.Status.NEW:
+            ticket.status = Ticket.Status.OPEN
+            fields.append("status")
+        elif author_kind == Message.Author.CUSTOMER and ticket.status in (Ticket.Status.PENDING, Ticket.Status.SOLVED):
+            ticket.status = Ticket.Status.OPEN
+            fields.append("status")
+        ticket.save(update_fields=fields)
+    return message
+
+
+def _add_message(*, ticket, author_kind, body, detection, author=None, at=None) -> Message:
+    message = Message.objects.create(
+        ticket=ticket,
+        author_kind=author_kind,
+        author=author,
+        body=body,
+        language=detection.language or "",
+        language_confidence=detection.confidence,
+    )
+    if at is not None:
+        Message.objects.filter(pk=message.pk).update(created_at=at)
+        message.created_at = at
+    return message

@@ -1,0 +1,55 @@
+"""Celery tasks: thin wrappers that take ids and call one service."""
+
+from __future__ import annotations
+
+import logging
+
+from datetime import timedelta
+
+from amqp.exceptions import ChannelError
+from celery import current_app, shared_task
+from django.db import OperationalError
+
+from helpdesk import conf
+from helpdesk.services import knowledge
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def embed_chunks(chunk_ids: list[int]) -> int:
+    """Embed a bounded batch of chunks (safe to run twice: embedded ones are skipped)."""
+    return knowledge.embed_chunks(chunk_ids=list(chunk_ids))
+
+
+def _waiting(queue: str) -> int:
+    """Messages waiting in a broker queue (0 when the queue does not exist yet)."""
+    with current_app.connection_for_write() as conn:
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except ChannelError:
+            return 0
+
+
+@shared_task(acks_late=True)
+def sweep_unembedded(min_age_seconds: int = 120) -> int:
+    """Queue every chunk the configured encoder has not embedded yet (lost messages, killed workers,
+    a new model); return how many were queued.
+
+    While the embeddings queue still holds work, the backlog is being handled: queue nothing more.
+    """
+    if _waiting("embeddings"):
+        return 0
+    pending = knowledge.pending_chunk_ids(limit=50_000, older_than=timedelta(seconds=min_age_seconds))
+    if pending:
+        logger.info("sweep: %d chunks waiting to be embedded", len(pending))
+        size = conf.get("EMBED_TASK_CHUNKS")
+        for start in range(0, len(pending), size):
+            embed_chunks.delay(pending[start : start + size])
+    return len(pending)

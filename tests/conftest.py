@@ -1,0 +1,124 @@
+"""Shared fixtures: the real embedded PostgreSQL + pgvector and Redis, and a real Celery worker.
+
+Settings start the embedded services (under POLYGLOT_VAR, `var/test` from `make test`) before
+this file is read; pytest-django creates `test_polyglot` in that server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from config import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Stop only what this run started, so a developer's running services are left alone.
+    if "redis" in embedded.started_here:
+        embedded.stop_redis()
+    if "postgres" in embedded.started_here:
+        from django.db import connections
+
+        connections.close_all()
+        embedded.stop_postgres()
+
+
+def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {message}")
+        time.sleep(interval)
+
+
+def database_url(settings_dict: dict) -> str:
+    """Express a Django DATABASES entry as a DATABASE_URL (unix-socket hosts percent-encoded)."""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host = quote(settings_dict.get("HOST") or "", safe="")
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
+
+
+def service_env(**extra) -> dict:
+    """Environment for a child process that must use this test run's database and broker."""
+    from django.conf import settings
+    from django.db import connection
+
+    from helpdesk import conf
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(connection.settings_dict),
+        REDIS_URL=settings.REDIS_URL,
+        HELPDESK_ENCODER=conf.get("ENCODER"),
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess consuming both queues, with its log kept for failures."""
+
+    def __init__(self, log_path: Path, env: dict):
+        self.log_path = log_path
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, *, ready_timeout: float = 90.0):
+        from config.celery import app
+
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings",
+             "-c", "1", "--pool", "prefork", "-l", "info", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h",
+             "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + ready_timeout
+        while not app.control.ping(timeout=0.5):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start:\n{self.tail()}")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the embedded Redis, writing to the test database."""
+    from config.celery import app
+
+    with django_db_blocker.unblock():
+        env = service_env()
+    app.control.purge()
+    worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "celery.log", env).start()
+    yield worker
+    worker.stop()

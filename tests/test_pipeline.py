@@ -1,0 +1,85 @@
+"""End to end through real parts: save → on-commit task → Celery worker → pgvector → retrieval."""
+
+import pytest
+
+from helpdesk.encoders import encoder_name
+from helpdesk.models import Article, Chunk
+from helpdesk.selectors.suggestions import suggest_articles
+from helpdesk.services.knowledge import save_article, sync_chunks
+from helpdesk.tasks import sweep_unembedded
+from tests.conftest import wait_until
+
+ARTICLES = [
+    ("Reset a forgotten password",
+     "If you forgot your password, open the sign-in page and choose 'Forgot password'. "
+     "We email you a link that is valid for 30 minutes. Follow it and choose a new password."),
+    ("Track your order",
+     "Every order gets a tracking number once it ships. Open Orders, select the order and follow the "
+     "carrier link to see where your parcel is."),
+    ("Refund timing",
+     "Refunds are issued to the original payment method. Card refunds take 5 to 10 business days "
+     "to appear on your statement."),
+]
+
+
+def _all_embedded(articles):
+    pending = Chunk.objects.filter(article__in=articles).exclude(encoder=encoder_name())
+    return not pending.exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_saved_articles_are_embedded_by_the_worker_and_found_by_paraphrase(celery_worker):
+    articles = [save_article(title=t, body=b, locale="en", status=Article.Status.PUBLISHED) for t, b in ARTICLES]
+
+    wait_until(lambda: _all_embedded(articles), timeout=120, message=f"embedding\n{celery_worker.tail()}")
+
+    chunk = Chunk.objects.filter(article=articles[0]).first()
+    assert chunk.encoder == encoder_name()
+    assert len(chunk.embedding) == 384
+    assert [r.article_id for r in suggest_articles(text="I can't log in, I don't remember my pass", limit=3)][0] == articles[0].id
+    assert suggest_articles(text="where is my package??", limit=1)[0].article_id == articles[1].id
+    assert suggest_articles(text="when do I get my money back", limit=1)[0].article_id == articles[2].id
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_sweep_embeds_chunks_whose_task_was_lost(celery_worker):
+    article = Article.objects.create(title="Change your email address", body="Open Settings, then Account, "
+                                     "and enter the new address. We send a confirmation link to it.",
+                                     locale="en", status=Article.Status.PUBLISHED)
+    sync_chunks(article)  # rows written, but no task queued: as if the broker lost the message
+    assert Chunk.objects.filter(article=article, encoder="").count() == 1
+
+    sweep_unembedded.delay(min_age_seconds=0)
+
+    wait_until(lambda: _all_embedded([article]), timeout=120, message=f"sweep\n{celery_worker.tail()}")
+    assert suggest_articles(text="how do I update my e-mail", limit=1)[0].article_id == article.id
+
+
+@pytest.mark.django_db
+def test_saving_queues_embedding_only_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        article = save_article(title="Cancel a subscription", body="Open Billing and choose Cancel plan.",
+                               locale="en", status=Article.Status.PUBLISHED)
+        assert Chunk.objects.filter(article=article).count() == 1
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_editing_one_paragraph_keeps_the_other_vectors():
+    from helpdesk.services.knowledge import embed_chunks
+
+    body = "\n\n".join(f"Paragraph {i}. " + ("word " * 100) for i in range(6))
+    article = save_article(title="Long article", body=body, locale="en")
+    ids = list(Chunk.objects.filter(article=article).values_list("id", flat=True))
+    assert embed_chunks(chunk_ids=ids) == len(ids) >= 6
+
+    save_article(article=article, title="Long article", body=body.replace("Paragraph 5.", "Paragraph five."), locale="en")
+
+    pending = Chunk.objects.filter(article=article, encoder="")
+    assert 1 <= pending.count() <= 2  # the edited passage (and the one sharing its overlap sentence)
+    assert any("Paragraph five." in c.text for c in pending)
+    assert Chunk.objects.get(article=article, ordinal=0).encoder == encoder_name()
+    assert embed_chunks(chunk_ids=ids) == pending.count()
+    assert embed_chunks(chunk_ids=ids) == 0  # running the same batch again writes nothing new
