@@ -1,0 +1,27 @@
+"""The two roles of the dashboard, as Django groups: Agents work tickets, Admins also run the desk."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+
+AGENTS = "Helpdesk agents"
+ADMINS = "Helpdesk admins"
+
+AGENT_PERMISSIONS = [
+    "view_ticket", "change_ticket", "add_ticket",
+    "view_message", "add_message",
+    "view_article", "add_article", "change_article",
+    "view_chunk",
+    "view_suggestion", "change_suggestion",
+    "view_event",
+]
+
+
+def ensure_roles() -> tuple[Group, Group]:
+    """Create (or refresh) the agent and admin groups with their permissions; return both."""
+    agents, _ = Group.objects.get_or_create(name=AGENTS)
+    admins, _ = Group.objects.get_or_create(name=ADMINS)
+    helpdesk_perms = Permission.objects.filter(content_type__app_label="helpdesk")
+    agents.permissions.set(helpdesk_perms.filter(codename__in=AGENT_PERMISSIONS))
+    admins.permissions.set(helpdesk_perms)
+    return agents, admins
