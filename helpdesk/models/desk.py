@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DeskSettings(models.Model):
+    """Settings admins tune from the dashboard; one row (pk=1). Empty fields fall back to HELPDESK."""
+
+    confidence_threshold = models.FloatField(
+        _("confidence threshold"), null=True, blank=True,
+        help_text=_("Suggestions below this confidence count as 'no good answer' (0 to 1)."),
+    )
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("desk settings")
+        verbose_name_plural = _("desk settings")
+
+    def __str__(self):
+        return "desk settings"

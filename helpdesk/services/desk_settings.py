@@ -1,0 +1,34 @@
+"""Writes and reads of the settings admins tune from the dashboard (one DeskSettings row)."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.db import transaction
+
+from helpdesk import conf
+from helpdesk.models import DeskSettings
+
+_CACHE_KEY = "helpdesk:desk-settings:threshold"
+
+
+def current_confidence_threshold() -> float:
+    """Return the admin's threshold if one was saved, else HELPDESK['CONFIDENCE_THRESHOLD']."""
+    value = cache.get(_CACHE_KEY)
+    if value is None:
+        row = DeskSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
+        value = row if row is not None else ""
+        cache.set(_CACHE_KEY, value, 300)
+    return float(value) if value != "" else float(conf.get("CONFIDENCE_THRESHOLD"))
+
+
+def set_confidence_threshold(*, value: float | None, user=None) -> DeskSettings:
+    """Save the threshold (None returns to the configured default)."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise ValueError("the confidence threshold must be between 0 and 1")
+    with transaction.atomic():
+        row, _ = DeskSettings.objects.select_for_update().get_or_create(pk=1)
+        row.confidence_threshold = value
+        row.updated_by = user
+        row.save()
+        transaction.on_commit(lambda: cache.delete(_CACHE_KEY))
+    return row
