@@ -19,11 +19,23 @@ class WidgetSite(models.Model):
     )
     default_locale = models.CharField(_("default locale"), max_length=35, default="en")
     is_active = models.BooleanField(default=True)
+    # Keys are public (they sit in the host page's source): origins and these limits are the protection.
+    requests_per_minute = models.PositiveIntegerField(
+        _("requests per minute, per key"), default=600, help_text=_("All visitors of the site together")
+    )
+    client_requests_per_minute = models.PositiveIntegerField(
+        _("requests per minute, per visitor address"), default=120
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    key_rotated_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or not self.is_active
 
     @property
     def origins(self) -> list[str]:
