@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'desk settings',
                 'verbose_name_plural': 'desk settings',
+                'permissions': [('view_metrics', 'Can view the metrics page'), ('publish_article', 'Can publish and unpublish knowledge-base articles')],
             },
         ),
     ]

@@ -16,6 +16,11 @@ class DeskSettings(models.Model):
     class Meta:
         verbose_name = _("desk settings")
         verbose_name_plural = _("desk settings")
+        # Dashboard-wide permissions live here because they belong to no single content row.
+        permissions = [
+            ("view_metrics", "Can view the metrics page"),
+            ("publish_article", "Can publish and unpublish knowledge-base articles"),
+        ]
 
     def __str__(self):
         return "desk settings"

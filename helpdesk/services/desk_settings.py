@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import transaction
 
 from helpdesk import conf
 from helpdesk.models import DeskSettings
 
-_CACHE_KEY = "helpdesk:desk-settings:threshold"
-
 
 def current_confidence_threshold() -> float:
     """Return the admin's threshold if one was saved, else HELPDESK['CONFIDENCE_THRESHOLD']."""
-    value = cache.get(_CACHE_KEY)
-    if value is None:
-        row = DeskSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
-        value = row if row is not None else ""
-        cache.set(_CACHE_KEY, value, 300)
-    return float(value) if value != "" else float(conf.get("CONFIDENCE_THRESHOLD"))
+    # One primary-key lookup; not cached, so a saved value applies to the very next request.
+    value = DeskSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
+    return float(value) if value is not None else float(conf.get("CONFIDENCE_THRESHOLD"))
 
 
 def set_confidence_threshold(*, value: float | None, user=None) -> DeskSettings:
@@ -30,5 +24,4 @@ def set_confidence_threshold(*, value: float | None, user=None) -> DeskSettings:
         row.confidence_threshold = value
         row.updated_by = user
         row.save()
-        transaction.on_commit(lambda: cache.delete(_CACHE_KEY))
     return row
