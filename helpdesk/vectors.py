@@ -25,8 +25,9 @@ def ensure_index(dimensions: int, *, using_connection=None) -> bool:
     conn = using_connection or connection
     with conn.cursor() as cursor:
         # Look first: CREATE INDEX IF NOT EXISTS would still lock the table against writers.
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE tablename = 'helpdesk_chunk' AND indexname = %s",
-                       [index_name(dims)])
+        # In the current schema: an evaluation schema (see evaluate_retrieval) has its own table.
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE tablename = 'helpdesk_chunk' AND indexname = %s "
+                       "AND schemaname = current_schema()", [index_name(dims)])
         if cursor.fetchone():
             return True
         cursor.execute(

@@ -1,15 +1,39 @@
-"""Reads: the best published articles for a text (dense retrieval over chunk vectors)."""
+"""Reads: the published articles that answer a text or a ticket, with a calibrated confidence.
+
+Pipeline: clean the text → detect its language → dense candidates (pgvector, cosine over passages)
+and lexical candidates (PostgreSQL full-text search + BM25, see `helpdesk.lexical`) → best passage
+per article → weighted reciprocal rank fusion → optional cross-encoder re-ranking → confidence →
+one article per translation group, shown in the customer's language when that translation exists,
+else the site's default language.
+
+Public names other parts rely on: `suggest_articles`, `suggest_for_ticket`, `find_suggestions`
+(the richer result with `no_answer_reason`), `confidence_threshold`, `ArticleSuggestion`.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.urls import reverse
 
-from helpdesk import conf, vectors
+from embeddings.catalog import CATALOG
+from embeddings.language import detect_language
+from helpdesk import conf, lexical, ranking, vectors
 from helpdesk.encoders import get_encoder
 from helpdesk.models import Article, Chunk
+
+MODES = ("hybrid", "dense", "lexical")
+SNIPPET_CHARS = 300
+# Articles the cross-encoder re-scores when re-ranking is on.
+RERANK_DEPTH = 20
+# Passages fetched per article wanted: HNSW filters after the index scan and articles have several passages.
+OVERFETCH = 8
+# An English-centric encoder still helps a little on other languages (names, numbers, loanwords),
+# but lexical search carries them; measured on XQuAD-R (see README).
+DENSE_WEIGHT_OFF_LANGUAGE = 0.25
 
 
 @dataclass
@@ -22,6 +46,7 @@ class ArticleSuggestion:
     score: float
     confidence: float
     retrievers: list[str] = field(default_factory=list)
+    matched_article_id: int | None = None  # the translation that matched, when another one is shown
 
     def as_dict(self) -> dict:
         return {
@@ -30,71 +55,225 @@ class ArticleSuggestion:
             "locale": self.locale,
             "url": self.url,
             "snippet": self.snippet,
-            "score": round(self.score, 4),
+            "score": round(self.score, 6),
             "confidence": round(self.confidence, 4),
             "retrievers": self.retrievers,
         }
 
 
-def _confidence(similarity: float) -> float:
-    # Cosine similarity of unrelated MiniLM texts sits near 0.1; clear answers above 0.5.
-    return max(0.0, min(1.0, (similarity - 0.15) / 0.45))
+@dataclass
+class SuggestionResult:
+    """What the suggestion engine found for one query, and why it shows nothing when it does."""
+
+    query: str
+    language: str | None
+    language_confidence: float
+    suggestions: list[ArticleSuggestion]  # best first, above and below the threshold
+    threshold: float
+    no_answer_reason: str = ""  # set when nothing clears the threshold
+
+    @property
+    def confident(self) -> list[ArticleSuggestion]:
+        """The suggestions a customer should see: those at or above the confidence threshold."""
+        return [s for s in self.suggestions if s.confidence >= self.threshold]
+
+    def as_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "language": self.language,
+            "language_confidence": round(self.language_confidence, 4),
+            "threshold": self.threshold,
+            "no_answer_reason": self.no_answer_reason,
+            "results": [s.as_dict() for s in self.suggestions],
+        }
 
 
-def suggest_articles(*, text: str, limit: int | None = None, locale: str | None = None) -> list[ArticleSuggestion]:
-    """Return up to `limit` published articles nearest to `text`, best first.
+def confidence_threshold() -> float:
+    """Return the confidence below which no suggestion is shown to a customer."""
+    return float(conf.get("CONFIDENCE_THRESHOLD"))
 
-    Chunks are over-fetched because HNSW applies the `published` filter after the index scan.
-    When the article exists in `locale` too, that translation is shown.
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+def clean_query(text: str | None, *, max_chars: int | None = None) -> str:
+    """Drop control characters and surplus whitespace; cut to the configured query length."""
+    text = _CONTROL.sub(" ", text or "")
+    text = " ".join(text.split())
+    return text[: max_chars or conf.get("MAX_QUERY_CHARS")]
+
+
+def _has_words(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def _retriever_weights(language: str | None) -> dict[str, float]:
+    spec = CATALOG.get(conf.get("ENCODER"))
+    english_only = spec is not None and not spec.multilingual
+    primary = (language or "").split("-")[0]
+    if english_only and primary and primary != "en":
+        return {"dense": DENSE_WEIGHT_OFF_LANGUAGE, "lexical": 1.0}
+    return {"dense": 1.0, "lexical": 1.0}
+
+
+def find_suggestions(
+    *,
+    text: str,
+    limit: int | None = None,
+    locale: str | None = None,
+    language: str | None = None,
+    mode: str = "hybrid",
+    rerank: bool | None = None,
+) -> SuggestionResult:
+    """Find the published articles that best answer `text`.
+
+    `locale`: the language to show articles in (default: the detected language of `text`).
+    `language`: the query's language when known (skips detection). `mode`: hybrid, dense or lexical.
+    `rerank`: force the configured cross-encoder on or off (default: on when HELPDESK["RERANKER"] is set).
     """
-    text = (text or "").strip()
-    limit = limit or conf.get("SUGGESTION_LIMIT")
-    if not text:
-        return []
-    encoder = get_encoder()
-    query = encoder.encode_queries([text])[0]
-    with transaction.atomic():
-        hits = vectors.nearest_chunks(query, encoder=encoder.name, limit=max(limit * 20, 100),
-                                      ef_search=conf.get("HNSW_EF_SEARCH"))
-    best: dict[int, tuple[int, float]] = {}
-    for chunk_id, article_id, similarity in hits:
-        if article_id not in best or similarity > best[article_id][1]:
-            best[article_id] = (chunk_id, similarity)
-    articles = Article.objects.in_bulk([a for a in best], field_name="id")
-    published = {aid: v for aid, v in best.items() if aid in articles and articles[aid].is_published}
-    ranked = sorted(published.items(), key=lambda kv: kv[1][1], reverse=True)
+    if mode not in MODES:
+        raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    limit = max(1, int(limit or conf.get("SUGGESTION_LIMIT")))
+    threshold = confidence_threshold()
+    query = clean_query(text)
+    if not query:
+        return SuggestionResult(query, None, 0.0, [], threshold, "The question is empty.")
+    if not _has_words(query):
+        return SuggestionResult(query, None, 0.0, [], threshold,
+                                "The question has no words to search for (only symbols or emoji).")
 
-    results: list[ArticleSuggestion] = []
+    default_locale = conf.get("DEFAULT_LOCALE")
+    if language:
+        detected, detected_confidence = language, 1.0
+    else:
+        detection = detect_language(query, fallback=locale or default_locale)
+        detected, detected_confidence = detection.language or default_locale, detection.confidence
+
+    per_retriever: dict[str, list[tuple[int, int, float]]] = {}
+    fetch = max(limit * OVERFETCH, 100)
+    with transaction.atomic():
+        if mode in ("hybrid", "dense"):
+            encoder = get_encoder()
+            vector = encoder.encode_queries([query])[0]
+            per_retriever["dense"] = ranking.best_per_article(vectors.nearest_chunks(
+                vector, encoder=encoder.name, limit=fetch, ef_search=conf.get("HNSW_EF_SEARCH")))
+        if mode in ("hybrid", "lexical"):
+            per_retriever["lexical"] = ranking.best_per_article(lexical.search(query, language=detected, limit=fetch))
+
+    candidate_ids = {hit[1] for hits in per_retriever.values() for hit in hits}
+    articles = Article.objects.only("id", "title", "locale", "status", "translation_group").in_bulk(candidate_ids)
+    published = {aid for aid, article in articles.items() if article.is_published}
+    per_retriever = {name: [hit for hit in hits if hit[1] in published] for name, hits in per_retriever.items()}
+
+    candidates = ranking.fuse(per_retriever, weights=_retriever_weights(detected))
+    calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"))
+    for candidate in candidates:
+        candidate.confidence = ranking.confidence(candidate, calibration=calibration,
+                                                  dense_available="dense" in per_retriever)
+
+    if rerank is None:
+        rerank = bool(conf.get("RERANKER"))
+    depth = max(limit, RERANK_DEPTH) if rerank else limit
+    best_per_group: list[ranking.Candidate] = []
     seen_groups = set()
-    snippets = dict(Chunk.objects.filter(id__in=[c for _, (c, _) in ranked[: limit * 3]]).values_list("id", "passage"))
-    for article_id, (chunk_id, similarity) in ranked:
-        article = articles[article_id]
-        if article.translation_group in seen_groups:
-            continue
-        seen_groups.add(article.translation_group)
-        shown = _in_locale(article, locale)
+    for candidate in candidates:
+        group = articles[candidate.article_id].translation_group
+        if group not in seen_groups:
+            seen_groups.add(group)
+            best_per_group.append(candidate)
+        if len(best_per_group) >= depth:
+            break
+    if rerank and best_per_group:
+        from helpdesk.rerank import rerank_candidates
+
+        best_per_group = rerank_candidates(query, best_per_group)[:limit]
+
+    suggestions = _present(best_per_group, articles, show_locale=locale or detected, default_locale=default_locale)
+    reason = ""
+    if not suggestions:
+        reason = "No published article matches this question."
+    elif suggestions[0].confidence < threshold:
+        reason = "No article answers this question confidently enough to suggest it."
+    return SuggestionResult(query, detected, detected_confidence, suggestions, threshold, reason)
+
+
+def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], *, show_locale: str,
+             default_locale: str) -> list[ArticleSuggestion]:
+    """Turn fused candidates into suggestions, each in the best available translation."""
+    groups = {articles[c.article_id].translation_group for c in candidates}
+    translations: dict = {}
+    for article in Article.objects.filter(translation_group__in=groups, status=Article.Status.PUBLISHED).only(
+            "id", "title", "locale", "translation_group"):
+        translations.setdefault(article.translation_group, []).append(article)
+    snippets = dict(Chunk.objects.filter(id__in=[c.chunk_id for c in candidates]).values_list("id", "passage"))
+
+    shown_articles = [_choose_translation(articles[c.article_id], translations, show_locale, default_locale)
+                      for c in candidates]
+    first_passages = dict(
+        Chunk.objects.filter(article_id__in=[a.id for a in shown_articles], ordinal=0).values_list("article_id", "passage")
+    )
+    results = []
+    for candidate, shown in zip(candidates, shown_articles):
+        matched = candidate.article_id
+        snippet = snippets.get(candidate.chunk_id, "") if shown.id == matched else first_passages.get(shown.id, "")
         results.append(ArticleSuggestion(
             article_id=shown.id,
             title=shown.title,
             locale=shown.locale,
             url=reverse("helpdesk:article", args=[shown.id]),
-            snippet=(snippets.get(chunk_id) if shown.id == article.id else shown.body)[:300],
-            score=similarity,
-            confidence=_confidence(similarity),
-            retrievers=["dense"],
+            snippet=snippet[:SNIPPET_CHARS],
+            score=candidate.fused,
+            confidence=candidate.confidence,
+            retrievers=candidate.retrievers,
+            matched_article_id=None if shown.id == matched else matched,
         ))
-        if len(results) >= limit:
-            break
     return results
 
 
-def _in_locale(article: Article, locale: str | None) -> Article:
-    if not locale or article.locale == locale:
-        return article
-    primary = locale.split("-")[0]
-    translation = (
-        Article.objects.filter(translation_group=article.translation_group, status=Article.Status.PUBLISHED)
-        .filter(locale__in=[locale, primary])
-        .first()
-    )
-    return translation or article
+def _choose_translation(article: Article, translations: dict, locale: str | None, default_locale: str) -> Article:
+    """The translation in `locale` (exact tag, then its primary language), else the default locale's."""
+    siblings = translations.get(article.translation_group, [])
+    if locale:
+        primary = locale.split("-")[0].lower()
+        for wanted in (lambda a: a.locale.lower() == locale.lower(),
+                       lambda a: a.locale.split("-")[0].lower() == primary):
+            if wanted(article):
+                return article
+            match = next((a for a in siblings if wanted(a)), None)
+            if match:
+                return match
+    default = next((a for a in siblings if a.locale.split("-")[0] == default_locale.split("-")[0]), None)
+    return default or article
+
+
+def suggest_articles(
+    *,
+    text: str,
+    limit: int | None = None,
+    locale: str | None = None,
+    mode: str = "hybrid",
+    min_confidence: float | None = None,
+) -> list[ArticleSuggestion]:
+    """Return up to `limit` published articles answering `text`, best first.
+
+    `locale`: show each article's translation in this language when it exists (else the site's
+    default language). `min_confidence`: drop suggestions below it (the widget passes
+    `confidence_threshold()`); by default every suggestion is returned with its confidence.
+    """
+    result = find_suggestions(text=text, limit=limit, locale=locale, mode=mode)
+    if min_confidence is None:
+        return result.suggestions
+    return [s for s in result.suggestions if s.confidence >= min_confidence]
+
+
+def find_ticket_suggestions(*, ticket, limit: int | None = None, strategy: str | None = None) -> SuggestionResult:
+    """Find suggestions for a ticket's whole conversation, shown in the ticket's language."""
+    from helpdesk.selectors.conversation import DEFAULT_STRATEGY, ticket_query
+
+    query = ticket_query(ticket, strategy=strategy or DEFAULT_STRATEGY, max_chars=conf.get("MAX_QUERY_CHARS"))
+    return find_suggestions(text=query, limit=limit, locale=ticket.language or None)
+
+
+def suggest_for_ticket(*, ticket, limit: int | None = None) -> list[ArticleSuggestion]:
+    """Return suggestions for a ticket: query from its latest customer message plus recent history."""
+    return find_ticket_suggestions(ticket=ticket, limit=limit).suggestions

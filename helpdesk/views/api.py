@@ -5,16 +5,20 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from helpdesk import conf
-from helpdesk.selectors.suggestions import suggest_articles
+from helpdesk.selectors.suggestions import MODES, find_suggestions
 
 
 @require_GET
 @login_required
 @permission_required("helpdesk.view_ticket", raise_exception=True)
 def suggest(request):
-    """GET ?q=TEXT[&limit=N][&locale=TAG] → the best published articles for TEXT."""
-    text = request.GET.get("q", "").strip()
-    if not text:
+    """GET ?q=TEXT[&limit=N][&locale=TAG][&mode=hybrid|dense|lexical] → the best published articles for TEXT.
+
+    Always answers JSON: 400 with an `error` for unusable parameters; 200 with an empty `results`
+    and a `no_answer_reason` when nothing can be suggested (emoji only, no matching article).
+    """
+    text = request.GET.get("q", "")
+    if not text.strip():
         return JsonResponse({"error": "the query parameter q is empty"}, status=400)
     if len(text) > conf.get("MAX_QUERY_CHARS"):
         return JsonResponse({"error": f"q is longer than {conf.get('MAX_QUERY_CHARS')} characters"}, status=400)
@@ -22,5 +26,9 @@ def suggest(request):
         limit = max(1, min(int(request.GET.get("limit", conf.get("SUGGESTION_LIMIT"))), 50))
     except ValueError:
         return JsonResponse({"error": "limit must be a whole number"}, status=400)
-    results = suggest_articles(text=text, limit=limit, locale=request.GET.get("locale") or None)
-    return JsonResponse({"query": text, "results": [r.as_dict() for r in results]})
+    mode = request.GET.get("mode", "hybrid")
+    if mode not in MODES:
+        return JsonResponse({"error": f"mode must be one of {', '.join(MODES)}"}, status=400)
+    locale = (request.GET.get("locale") or "").strip()[:35] or None
+    result = find_suggestions(text=text, limit=limit, locale=locale, mode=mode)
+    return JsonResponse(result.as_dict())
