@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     "HNSW_EF_SEARCH": 100,
     # Optional cross-encoder id or path for re-ranking; None is off.
     "RERANKER": None,
+    # Logistic confidence coefficients {bias, dense, lexical, agree}; None uses those fitted for the
+    # default encoder (helpdesk.ranking.Calibration; refit with `python -m bench calibrate`).
+    "CONFIDENCE_CALIBRATION": None,
     # Longest query text accepted from the widget or the API (characters).
     "MAX_QUERY_CHARS": 2000,
 }
