@@ -30,6 +30,12 @@ DEFAULTS: dict[str, Any] = {
     "CONFIDENCE_CALIBRATION": None,
     # Longest query text accepted from the widget or the API (characters).
     "MAX_QUERY_CHARS": 2000,
+    # Knowledge-base uploads: largest single file, largest upload (all files, or a ZIP once unpacked),
+    # most members in one ZIP, and the highest unpacked/packed ratio a ZIP member may have (zip bombs).
+    "IMPORT_MAX_FILE_BYTES": 20 * 1024 * 1024,
+    "IMPORT_MAX_UPLOAD_BYTES": 200 * 1024 * 1024,
+    "IMPORT_MAX_ARCHIVE_MEMBERS": 20_000,
+    "IMPORT_MAX_ZIP_RATIO": 100,
 }
 
 

@@ -53,3 +53,6 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
         for start in range(0, len(pending), size):
             embed_chunks.delay(pending[start : start + size])
     return len(pending)
+
+
+from helpdesk.tasks_imports import run_import  # noqa: E402,F401  (registers the import task with the worker)

@@ -1,0 +1,50 @@
+"""CSV files: a header row naming the columns (title, body, locale, external_id, category, translation_key, status)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from helpdesk.importers.cleaning import body_to_text, decode_text
+from helpdesk.importers.records import ImportFormatError, Record, field_names, optional, validated
+
+# Bodies are long; the csv module's default field limit (128 KiB) is raised to the file size limit.
+FIELD_LIMIT = 20 * 1024 * 1024
+
+
+def parse(name: str, data: bytes) -> list[Record]:
+    text = decode_text(data)
+    csv.field_size_limit(FIELD_LIMIT)
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
+    try:
+        header = next(reader, None)
+        if not header:
+            raise ImportFormatError("the file has no header row")
+        fields = field_names(header)
+        missing = [f for f in ("title", "body") if f not in fields]
+        if missing:
+            raise ImportFormatError(f"no {' or '.join(missing)} column in the header row: {', '.join(header)}")
+        index = {field: header.index(column) for field, column in fields.items()}
+        records = []
+        errors = []
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                errors.append(f"row {line}: expected {len(header)} columns, found {len(row)}")
+                continue
+            values = {field: row[i] for field, i in index.items()}
+            records.append(Record(
+                title=values["title"].strip(), body=body_to_text(values["body"]), where=f"row {line}",
+                **{f: optional(values.get(f)) for f in ("locale", "external_id", "category", "translation_key", "status") if f in values},
+            ))
+    except csv.Error as exc:
+        raise ImportFormatError(f"row {reader.line_num}: {exc}") from exc
+    if errors:
+        raise ImportFormatError("; ".join(errors[:20]))
+    return validated(records)
