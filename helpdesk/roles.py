@@ -1,4 +1,9 @@
-"""The two roles of the dashboard, as Django groups: Agents work tickets, Admins also run the desk."""
+"""The two roles of the dashboard, as Django groups: Agents work tickets, Admins also run the desk.
+
+Agents read and write tickets, draft and edit articles, give suggestion feedback and read the
+metrics. Admins additionally publish and unpublish articles, tune the confidence threshold and
+hold every other helpdesk permission (uploads, widget sites).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ AGENT_PERMISSIONS = [
     "view_chunk",
     "view_suggestion", "change_suggestion",
     "view_event",
+    "view_metrics",
 ]
 
 
@@ -25,3 +31,8 @@ def ensure_roles() -> tuple[Group, Group]:
     agents.permissions.set(helpdesk_perms.filter(codename__in=AGENT_PERMISSIONS))
     admins.permissions.set(helpdesk_perms)
     return agents, admins
+
+
+def is_desk_admin(user) -> bool:
+    """True for users who may change how the desk works (threshold, publishing)."""
+    return user.is_active and (user.is_superuser or user.has_perm("helpdesk.change_desksettings"))

@@ -1,11 +1,28 @@
 from django.urls import path
 
 from helpdesk.views import agent, api, kb
+from helpdesk.views import metrics as metrics_views
+from helpdesk.views import settings as settings_views
 
 app_name = "helpdesk"
 
 urlpatterns = [
     path("", agent.queue, name="queue"),
+    path("tickets/<int:pk>/", agent.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/reply/", agent.ticket_reply, name="ticket-reply"),
+    path("tickets/<int:pk>/update/", agent.ticket_update, name="ticket-update"),
+    path("tickets/<int:pk>/suggestions/", agent.suggestions_panel, name="ticket-suggestions"),
+    path("suggestions/<int:pk>/feedback/", agent.suggestion_feedback, name="suggestion-feedback"),
+    path("suggestions/<int:pk>/insert/", agent.suggestion_insert, name="suggestion-insert"),
+    path("kb/", kb.article_list, name="kb-list"),
+    path("kb/new/", kb.article_new, name="kb-new"),
+    path("kb/coverage/", kb.coverage, name="kb-coverage"),
     path("kb/<int:pk>/", kb.article_detail, name="article"),
+    path("kb/<int:pk>/edit/", kb.article_edit, name="kb-edit"),
+    path("kb/<int:pk>/status/", kb.article_status, name="kb-status"),
+    path("kb/<int:pk>/embedding/", kb.embedding_state, name="kb-embedding"),
+    path("metrics/", metrics_views.metrics_page, name="metrics"),
+    path("settings/", settings_views.desk_settings, name="settings"),
+    path("settings/preview/", settings_views.threshold_preview_fragment, name="settings-preview"),
     path("api/suggest/", api.suggest, name="api-suggest"),
 ]

@@ -1,0 +1,404 @@
+"""Reads: every figure of the metrics page, each defined once, as in DESIGN.md.
+
+Every rate comes with its raw counts and its coverage (the number of sessions or tickets it is
+computed over), per period and optionally per language. Widget and agent figures are recomputed
+from the Event table; precision from Suggestion feedback; pipeline health from Chunk rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDay, TruncWeek
+from django.urls import reverse
+from django.utils import timezone
+
+from helpdesk.models import Article, Chunk, Event, Suggestion, Ticket, WidgetSession
+
+IMPLICIT_WINDOW = timedelta(hours=24)
+PERIODS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """numerator ÷ denominator, kept apart so the page can show the counts and the coverage."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def percent(self) -> str:
+        return "—" if self.value is None else f"{100 * self.value:.1f}%"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    days: int
+    language: str = ""
+
+
+def period(*, days: int = 30, language: str = "", now: datetime | None = None) -> Period:
+    end = now or timezone.now()
+    return Period(start=end - timedelta(days=days), end=end, days=days, language=language or "")
+
+
+# --- widget: funnel, explicit and implicit deflection ---------------------------------------------
+
+@dataclass
+class WidgetFigures:
+    sessions_with_query: int = 0
+    shown_suggestions: int = 0
+    opened_article: int = 0
+    voted_helpful: int = 0
+    implicitly_deflected: int = 0
+    resolved: int = 0
+
+    @property
+    def explicit_deflection(self) -> Rate:
+        return Rate(self.voted_helpful, self.sessions_with_query)
+
+    @property
+    def implicit_deflection(self) -> Rate:
+        return Rate(self.implicitly_deflected, self.sessions_with_query)
+
+    @property
+    def funnel(self) -> list[tuple[str, int]]:
+        return [("query", self.sessions_with_query), ("shown", self.shown_suggestions),
+                ("opened", self.opened_article), ("resolved", self.resolved)]
+
+    def add(self, other: "WidgetFigures") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_WIDGET_SQL = """
+WITH s AS (
+    SELECT e.widget_session_id AS sid, ws.visitor_id,
+           COALESCE(max(e.language) FILTER (WHERE e.kind = 'query'), ws.language) AS lang,
+           bool_or(e.kind = 'suggestions_shown') AS shown,
+           min(e.created_at) FILTER (WHERE e.kind = 'article_opened') AS opened_at,
+           bool_or(e.kind = 'vote_helpful') AS helpful
+    FROM helpdesk_event e JOIN helpdesk_widgetsession ws ON ws.id = e.widget_session_id
+    WHERE e.widget_session_id IS NOT NULL AND e.created_at >= %(start)s AND e.created_at < %(end)s
+    GROUP BY e.widget_session_id, ws.visitor_id, ws.language
+    HAVING bool_or(e.kind = 'query')
+), d AS (
+    SELECT s.*, (s.opened_at IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM helpdesk_event t JOIN helpdesk_widgetsession tw ON tw.id = t.widget_session_id
+        WHERE t.kind = 'ticket_filed' AND t.created_at >= s.opened_at AND t.created_at < s.opened_at + %(window)s
+          AND (t.widget_session_id = s.sid OR (s.visitor_id <> '' AND tw.visitor_id = s.visitor_id))
+    )) AS implicit
+    FROM s
+)
+SELECT lang, count(*), count(*) FILTER (WHERE shown), count(*) FILTER (WHERE opened_at IS NOT NULL),
+       count(*) FILTER (WHERE helpful), count(*) FILTER (WHERE implicit), count(*) FILTER (WHERE helpful OR implicit)
+FROM d GROUP BY lang
+"""
+
+
+def widget_figures(p: Period) -> dict[str, WidgetFigures]:
+    """Widget funnel and deflection counts per language, plus "" for all languages together.
+
+    A session counts when it asked a question in the period. Explicit deflection: it answered
+    "this helped". Implicit: it opened an article and neither it nor the same visitor filed a
+    ticket within IMPLICIT_WINDOW of that first opening. Resolved: either.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_WIDGET_SQL, {"start": p.start, "end": p.end, "window": IMPLICIT_WINDOW})
+        rows = cursor.fetchall()
+    by_language: dict[str, WidgetFigures] = {}
+    total = WidgetFigures()
+    for lang, *counts in rows:
+        figures = WidgetFigures(*counts)
+        by_language[lang or ""] = figures
+        total.add(figures)
+    if p.language:
+        return {"": by_language.get(p.language, WidgetFigures())}
+    return {"": total, **{k: v for k, v in sorted(by_language.items()) if k}}
+
+
+# --- self-service score ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SelfService:
+    sessions: int
+    requesters: int
+    article_views: int
+    tickets: int
+
+    @property
+    def score(self) -> Rate:
+        """Zendesk's self-service score: widget sessions ÷ distinct requesters who filed tickets."""
+        return Rate(self.sessions, self.requesters)
+
+    @property
+    def views_per_ticket(self) -> Rate:
+        return Rate(self.article_views, self.tickets)
+
+
+def self_service(p: Period) -> SelfService:
+    sessions = WidgetSession.objects.filter(created_at__gte=p.start, created_at__lt=p.end)
+    tickets = Ticket.objects.filter(created_at__gte=p.start, created_at__lt=p.end)
+    views = Event.objects.filter(kind=Event.Kind.ARTICLE_OPENED, created_at__gte=p.start, created_at__lt=p.end)
+    if p.language:
+        sessions = sessions.filter(language=p.language)
+        tickets = tickets.filter(language=p.language)
+        views = views.filter(language=p.language)
+    t = tickets.aggregate(n=Count("id"), people=Count("requester_email", distinct=True))
+    return SelfService(sessions=sessions.count(), requesters=t["people"], article_views=views.count(), tickets=t["n"])
+
+
+# --- agents: acceptance, precision@k, MRR ---------------------------------------------------------
+
+def _ticket_events(p: Period):
+    qs = Event.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end)
+    return qs.filter(ticket__language=p.language) if p.language else qs
+
+
+def agent_acceptance(p: Period) -> Rate:
+    """Tickets where an agent inserted or marked helpful a suggestion ÷ tickets shown suggestions."""
+    events = _ticket_events(p)
+    shown = set(events.filter(kind=Event.Kind.SUGGESTIONS_SHOWN).values_list("ticket_id", flat=True).distinct())
+    accepted = set(
+        events.filter(Q(kind=Event.Kind.SUGGESTION_INSERTED)
+                      | Q(kind=Event.Kind.SUGGESTION_FEEDBACK, data__helpful=True))
+        .values_list("ticket_id", flat=True).distinct()
+    )
+    return Rate(len(accepted & shown), len(shown))
+
+
+@dataclass(frozen=True)
+class Precision:
+    at_k: dict[int, Rate]
+    mrr: float | None
+    tickets: int
+
+
+def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precision:
+    """Precision@k over agent-judged suggestions (helpful ÷ judged, rank ≤ k) and MRR over judged tickets.
+
+    MRR: for each ticket with any judged suggestion, 1/rank of its best-ranked helpful one (0 if none).
+    """
+    judged = Suggestion.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end).exclude(feedback="")
+    if p.language:
+        judged = judged.filter(ticket__language=p.language)
+    agg = {}
+    for k in ks:
+        agg[f"j{k}"] = Count("id", filter=Q(rank__lte=k))
+        agg[f"h{k}"] = Count("id", filter=Q(rank__lte=k, feedback=Suggestion.Feedback.HELPFUL))
+    counts = judged.aggregate(**agg)
+    first_helpful: dict[int, int] = {}
+    tickets = set()
+    for ticket_id, rank, verdict in judged.values_list("ticket_id", "rank", "feedback"):
+        tickets.add(ticket_id)
+        if verdict == Suggestion.Feedback.HELPFUL:
+            first_helpful[ticket_id] = min(rank, first_helpful.get(ticket_id, rank))
+    mrr = sum(1 / r for r in first_helpful.values()) / len(tickets) if tickets else None
+    return Precision(at_k={k: Rate(counts[f"h{k}"], counts[f"j{k}"]) for k in ks}, mrr=mrr, tickets=len(tickets))
+
+
+# --- tickets by language over time ----------------------------------------------------------------
+
+def tickets_by_language(p: Period, *, top: int = 6) -> dict:
+    """Ticket counts per day (7-day period) or week, per language; minor languages folded into "other"."""
+    trunc = TruncDay if p.days <= 14 else TruncWeek
+    qs = Ticket.objects.filter(created_at__gte=p.start, created_at__lt=p.end)
+    if p.language:
+        qs = qs.filter(language=p.language)
+    rows = list(qs.annotate(bucket=trunc("created_at")).values("bucket", "language").annotate(n=Count("id")))
+    totals: dict[str, int] = defaultdict(int)
+    for r in rows:
+        totals[r["language"] or "und"] += r["n"]
+    keep = [lang for lang, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
+    buckets = sorted({r["bucket"] for r in rows})
+    series = {lang: [0] * len(buckets) for lang in keep}
+    index = {b: i for i, b in enumerate(buckets)}
+    for r in rows:
+        lang = r["language"] or "und"
+        if lang not in keep:
+            series.setdefault("other", [0] * len(buckets))
+            lang = "other"
+        series[lang][index[r["bucket"]]] += r["n"]
+    return {"labels": [b.date().isoformat() for b in buckets], "series": series, "totals": dict(totals)}
+
+
+# --- content gaps ---------------------------------------------------------------------------------
+
+@dataclass
+class Gap:
+    language: str
+    example: str
+    count: int = 0
+    sources: set = field(default_factory=set)
+    texts: list = field(default_factory=list)
+    words: set = field(default_factory=set)
+
+    @property
+    def draft_url(self) -> str:
+        from urllib.parse import urlencode
+
+        return reverse("helpdesk:kb-new") + "?" + urlencode({"title": self.example[:200], "locale": self.language,
+                                                            "body": "\n".join(self.texts[:5])})
+
+
+_WORD = re.compile(r"\w{3,}", re.UNICODE)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower()[:6] for w in _WORD.findall(text)}  # 6-letter prefixes: a crude, language-free stem
+
+
+def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> list[Gap]:
+    """Widget queries and tickets with no confident answer, or whose suggestions agents all rejected,
+    grouped by language and by similar wording (greedy Jaccard over word stems), largest first."""
+    items: list[tuple[str, str, str]] = []  # (language, text, source)
+    no_answer = Event.objects.filter(kind=Event.Kind.NO_ANSWER, created_at__gte=p.start, created_at__lt=p.end)
+    if p.language:
+        no_answer = no_answer.filter(language=p.language)
+    for lang, data, ticket_id in no_answer.order_by("-created_at").values_list("language", "data", "ticket_id")[:limit]:
+        items.append((lang, (data or {}).get("text", ""), "ticket" if ticket_id else "widget"))
+    judged = Suggestion.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end).exclude(feedback="")
+    if p.language:
+        judged = judged.filter(ticket__language=p.language)
+    rejected = (judged.values("ticket_id", "ticket__subject", "ticket__language")
+                .annotate(helpful=Count("id", filter=Q(feedback=Suggestion.Feedback.HELPFUL)))
+                .filter(helpful=0).order_by("-ticket_id")[:limit])
+    for row in rejected:
+        items.append((row["ticket__language"], row["ticket__subject"], "rejected"))
+    groups: dict[str, list[Gap]] = defaultdict(list)
+    for lang, text, source in items:
+        text = " ".join((text or "").split())
+        if not text:
+            continue
+        words = _words(text)
+        for gap in groups[lang]:
+            union = len(words | gap.words) or 1
+            if len(words & gap.words) / union >= similarity:
+                break
+        else:
+            gap = Gap(language=lang, example=text, words=set(words))
+            groups[lang].append(gap)
+        gap.count += 1
+        gap.sources.add(source)
+        if text not in gap.texts:
+            gap.texts.append(text)
+    return sorted((g for gs in groups.values() for g in gs), key=lambda g: (-g.count, g.language, g.example))
+
+
+# --- translation coverage -------------------------------------------------------------------------
+
+@dataclass
+class CoverageRow:
+    source: Article
+    cells: dict  # locale -> ("missing" | "current" | "outdated", Article | None)
+
+
+def translation_coverage(*, locales: list[str] | None = None) -> tuple[list[str], list[CoverageRow]]:
+    """For each translation group, which locales exist and which are older than the source.
+
+    The source is the group's oldest article; a translation is outdated when the source was
+    updated after it.
+    """
+    articles = list(Article.objects.order_by("created_at", "id").only(
+        "id", "title", "locale", "translation_group", "status", "created_at", "updated_at"))
+    locales = locales or sorted({a.locale for a in articles})
+    groups: dict = defaultdict(list)
+    for a in articles:
+        groups[a.translation_group].append(a)
+    rows = []
+    for members in groups.values():
+        source = members[0]
+        by_locale = {a.locale: a for a in members}
+        cells = {}
+        for loc in locales:
+            a = by_locale.get(loc)
+            if a is None:
+                cells[loc] = ("missing", None)
+            elif a is source or a.updated_at >= source.updated_at:
+                cells[loc] = ("current", a)
+            else:
+                cells[loc] = ("outdated", a)
+        rows.append(CoverageRow(source=source, cells=cells))
+    rows.sort(key=lambda r: r.source.title.lower())
+    return locales, rows
+
+
+# --- pipeline health ------------------------------------------------------------------------------
+
+def pipeline_health(p: Period | None = None) -> dict:
+    """Chunks waiting for the configured encoder, failures, encoders in use, and save→embedded lag.
+
+    Lag is embedded_at − updated_at: `updated_at` is set when a passage is saved, and the worker's
+    update does not touch it.
+    """
+    from helpdesk.encoders import encoder_name
+
+    name = encoder_name()
+    counts = Chunk.objects.aggregate(
+        total=Count("id"),
+        embedded=Count("id", filter=Q(encoder=name)),
+        failed=Count("id", filter=~Q(encoder=name) & ~Q(embed_error="")),
+    )
+    counts["waiting"] = counts["total"] - counts["embedded"] - counts["failed"]
+    encoders = dict(Chunk.objects.exclude(encoder="").values_list("encoder").annotate(n=Count("id")).order_by("-n"))
+    start = p.start if p else timezone.now() - timedelta(days=30)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.95) WITHIN GROUP (ORDER BY s),"
+            " count(*) FROM (SELECT extract(epoch FROM embedded_at - updated_at) AS s FROM helpdesk_chunk"
+            " WHERE embedded_at IS NOT NULL AND embedded_at >= %s) lag",
+            [start],
+        )
+        median, p95, measured = cursor.fetchone()
+    return {"encoder": name, **counts, "encoders": encoders, "lag_median_s": median, "lag_p95_s": p95,
+            "lag_measured": measured}
+
+
+def article_embedding_state(article: Article) -> dict:
+    """pending / embedded / failed for one article's passages, with the encoder(s) that embedded them."""
+    from helpdesk.encoders import encoder_name
+
+    name = encoder_name()
+    chunks = list(article.chunks.values_list("encoder", "embed_error"))
+    embedded = sum(1 for enc, _ in chunks if enc == name)
+    failed = sum(1 for enc, err in chunks if enc != name and err)
+    state = "failed" if failed else ("embedded" if chunks and embedded == len(chunks) else "pending")
+    return {"state": state, "encoder": name, "passages": len(chunks), "embedded": embedded, "failed": failed,
+            "errors": sorted({err for enc, err in chunks if err})[:3]}
+
+
+# --- the confidence threshold's effect ------------------------------------------------------------
+
+def threshold_preview(*, threshold: float, days: int = 30) -> dict:
+    """How recent queries (widget and tickets) would fare at `threshold`: shown vs. content gap.
+
+    A query's best confidence is its rank-1 Suggestion's; a widget query that showed nothing has no
+    Suggestion rows, so its `no_answer` event's `best_confidence` is used instead.
+    """
+    since = timezone.now() - timedelta(days=days)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE c >= %(t)s) FROM (
+                SELECT confidence AS c FROM helpdesk_suggestion WHERE rank = 1 AND created_at >= %(since)s
+                UNION ALL
+                SELECT COALESCE((data->>'best_confidence')::float, 0) FROM helpdesk_event
+                WHERE kind = 'no_answer' AND widget_session_id IS NOT NULL AND created_at >= %(since)s
+            ) q
+            """,
+            {"t": threshold, "since": since},
+        )
+        total, shown = cursor.fetchone()
+    return {"threshold": threshold, "days": days, "queries": total, "would_show": shown,
+            "would_be_gaps": total - shown}

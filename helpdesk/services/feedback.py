@@ -1,0 +1,127 @@
+"""Writes: what agents do with suggestions (mark helpful / not helpful, insert into a reply).
+
+Each action updates the Suggestion row and records an Event, so the metrics can be recomputed
+from the event table alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.models import Event, Suggestion
+
+
+def mark_suggestion(*, suggestion: Suggestion, helpful: bool, user=None, at: datetime | None = None) -> Suggestion:
+    """Record an agent's verdict on one suggestion (a second mark replaces the first)."""
+    with transaction.atomic():
+        suggestion.feedback = Suggestion.Feedback.HELPFUL if helpful else Suggestion.Feedback.NOT_HELPFUL
+        suggestion.feedback_by = user
+        suggestion.save(update_fields=["feedback", "feedback_by"])
+        Event.objects.create(
+            kind=Event.Kind.SUGGESTION_FEEDBACK, ticket_id=suggestion.ticket_id,
+            widget_session_id=suggestion.widget_session_id, article_id=suggestion.article_id,
+            suggestion=suggestion, language=_language(suggestion),
+            data={"helpful": helpful, "rank": suggestion.rank, "user": getattr(user, "pk", None)},
+            created_at=at or timezone.now(),
+        )
+    return suggestion
+
+
+def insert_suggestion(*, suggestion: Suggestion, user=None, link: str | None = None, at: datetime | None = None) -> str:
+    """Mark a suggestion as inserted into a reply and return the text to insert (title, link, summary).
+
+    `link` is the article's address as the customer should see it (absolute); the dashboard path otherwise.
+    """
+    article = suggestion.article
+    with transaction.atomic():
+        suggestion.inserted = True
+        suggestion.save(update_fields=["inserted"])
+        Event.objects.create(
+            kind=Event.Kind.SUGGESTION_INSERTED, ticket_id=suggestion.ticket_id,
+            widget_session_id=suggestion.widget_session_id, article_id=article.pk,
+            suggestion=suggestion, language=_language(suggestion),
+            data={"rank": suggestion.rank, "user": getattr(user, "pk", None)},
+            created_at=at or timezone.now(),
+        )
+    return reply_snippet(article, link=link)
+
+
+def reply_snippet(article, *, link: str | None = None, words: int = 40) -> str:
+    """The text an agent inserts: the article's title, its link, and the first words of its body."""
+    from django.urls import reverse
+
+    link = link or reverse("helpdesk:article", args=[article.pk])
+    summary = " ".join(article.body.split()[:words])
+    if len(article.body.split()) > words:
+        summary += " …"
+    return f"{article.title}\n{link}\n{summary}"
+
+
+def _language(suggestion: Suggestion) -> str:
+    if suggestion.query_language:
+        return suggestion.query_language
+    ticket = suggestion.ticket
+    return ticket.language if ticket is not None else ""
+
+
+def show_ticket_suggestions(*, ticket, since=None) -> list[Suggestion]:
+    """Return the suggestions an agent sees on `ticket`, computing and recording them when needed.
+
+    Suggestions recorded at or after `since` (the latest customer message) are reused, so polling
+    the panel records nothing new until the customer writes again.
+    """
+    existing = Suggestion.objects.filter(ticket=ticket).select_related("article")
+    if since is not None:
+        existing = existing.filter(created_at__gte=since)
+    rows = _latest_batch(existing)
+    if rows:
+        return rows
+    from helpdesk.selectors import suggestions as engine
+
+    query = _ticket_query(ticket)
+    if not query:
+        return []
+    if hasattr(engine, "suggest_for_ticket"):
+        found = engine.suggest_for_ticket(ticket=ticket)
+    else:
+        found = engine.suggest_articles(text=query, locale=ticket.language or None)
+    try:
+        from helpdesk.services.suggestions import record_suggestions
+    except ImportError:
+        record_suggestions = _record_ticket_suggestions
+    rows = record_suggestions(suggestions=found, query=query, query_language=ticket.language, ticket=ticket)
+    return list(Suggestion.objects.filter(pk__in=[r.pk for r in rows]).select_related("article").order_by("rank"))
+
+
+def _latest_batch(qs) -> list[Suggestion]:
+    seen, rows = set(), []
+    for row in qs.order_by("-created_at", "rank")[:50]:
+        if row.article_id not in seen:
+            seen.add(row.article_id)
+            rows.append(row)
+    return sorted(rows, key=lambda r: r.rank)
+
+
+def _ticket_query(ticket) -> str:
+    from helpdesk.models import Message
+
+    messages = list(ticket.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-created_at", "-id")[:3])
+    return "\n".join([ticket.subject] + [m.body for m in reversed(messages)]).strip()[:2000]
+
+
+def _record_ticket_suggestions(*, suggestions, query, query_language="", ticket=None, widget_session=None, at=None):
+    # Stand-in until helpdesk.services.suggestions.record_suggestions exists (issue 3's contract).
+    rows = Suggestion.objects.bulk_create([
+        Suggestion(ticket=ticket, widget_session=widget_session, article_id=s.article_id, query=query,
+                   query_language=query_language, rank=rank, score=s.score, confidence=s.confidence,
+                   retrievers=list(s.retrievers))
+        for rank, s in enumerate(suggestions, start=1)
+    ])
+    kind = Event.Kind.SUGGESTIONS_SHOWN if rows else Event.Kind.NO_ANSWER
+    Event.objects.create(kind=kind, ticket=ticket, widget_session=widget_session, language=query_language,
+                         data={"text": query[:500], "suggestion_ids": [r.pk for r in rows]},
+                         created_at=at or timezone.now())
+    return rows

@@ -1,0 +1,12 @@
+// Dashboard behaviour that HTMX does not cover: inserting a suggestion's text into the reply box.
+document.addEventListener("htmx:afterRequest", function (event) {
+  const button = event.detail.elt;
+  if (!button.classList || !button.classList.contains("insert") || !event.detail.successful) return;
+  let payload;
+  try { payload = JSON.parse(event.detail.xhr.responseText); } catch (e) { return; }
+  const reply = document.getElementById("id_body");
+  if (!reply || !payload.text) return;
+  reply.value = reply.value.trim() ? reply.value.replace(/\s+$/, "") + "\n\n" + payload.text : payload.text;
+  reply.focus();
+  button.setAttribute("aria-pressed", "true");
+});

@@ -1,0 +1,62 @@
+"""Template filters of the agent dashboard."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from embeddings.language import language_name as _language_name
+
+register = template.Library()
+
+
+@register.filter
+def language_name(tag: str) -> str:
+    """The language's name in the dashboard's own language ("Spanish", "Español", "الإسبانية")."""
+    if not tag:
+        return _("unknown")
+    try:
+        return _language_name(tag, in_language=(get_language() or "en").split("-")[0])
+    except Exception:  # an unusual tag must never break a page
+        return tag
+
+
+@register.filter
+def age(value) -> str:
+    """Compact age: 45m, 5h, 3d."""
+    if not value:
+        return ""
+    seconds = max(0, int((timezone.now() - value).total_seconds()))
+    if seconds < 3600:
+        return _("%(n)dm") % {"n": seconds // 60}
+    if seconds < 86400:
+        return _("%(n)dh") % {"n": seconds // 3600}
+    return _("%(n)dd") % {"n": seconds // 86400}
+
+
+@register.filter
+def percent(value) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+@register.filter
+def seconds(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **kwargs) -> str:
+    """The current query string with some parameters replaced (for sort and page links)."""
+    params = context["request"].GET.copy()
+    for key, value in kwargs.items():
+        params[key] = value
+    return params.urlencode()

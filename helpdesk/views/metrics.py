@@ -1,0 +1,45 @@
+"""The metrics page: deflection, acceptance, precision, languages, content gaps, pipeline health."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from helpdesk import permissions as perms
+from helpdesk.forms import PeriodForm
+from helpdesk.models import Ticket
+from helpdesk.permissions import requires
+from helpdesk.selectors import metrics
+
+
+@require_GET
+@requires(perms.READ_METRICS)
+def metrics_page(request):
+    form = PeriodForm(request.GET or None)
+    days, language = 30, ""
+    if form.is_valid():
+        days = form.cleaned_data["days"] or 30
+        language = form.cleaned_data["language"].strip()
+    p = metrics.period(days=days, language=language)
+    widget = metrics.widget_figures(p)
+    overall = widget[""]
+    over_time = metrics.tickets_by_language(p)
+    languages = sorted(set(Ticket.objects.exclude(language="").values_list("language", flat=True).distinct()))
+    return render(request, "helpdesk/metrics.html", {
+        "form": form, "period": p, "languages": languages,
+        "widget": overall,
+        "widget_by_language": [(lang, f) for lang, f in widget.items() if lang],
+        "self_service": metrics.self_service(p),
+        "acceptance": metrics.agent_acceptance(p),
+        "precision": metrics.suggestion_precision(p),
+        "over_time": over_time,
+        "gaps": metrics.content_gaps(p)[:25],
+        "pipeline": metrics.pipeline_health(p),
+        "can_tune": request.user.has_perm(perms.TUNE_DESK),
+        "chart_data": {
+            "funnel": {"labels": [_("Asked a question"), _("Shown suggestions"), _("Opened an article"), _("Resolved")],
+                       "values": [n for _name, n in overall.funnel]},
+            "tickets": over_time,
+        },
+    })
