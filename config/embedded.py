@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,7 +40,10 @@ def _pgdata() -> Path:
 
 def postgres_settings() -> dict:
     """Start the embedded PostgreSQL if needed; return a Django DATABASES entry for it."""
-    import pgserver  # heavy-ish, and only needed without DATABASE_URL
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its /tmp fallback is fine.
+        warnings.simplefilter("ignore")
+        import pgserver  # only needed without DATABASE_URL
 
     if not postgres_running():
         started_here.add("postgres")

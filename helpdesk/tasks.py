@@ -44,6 +44,12 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
 
     While the embeddings queue still holds work, the backlog is being handled: queue nothing more.
     """
+    from helpdesk import vectors
+    from helpdesk.encoders import configured_dimensions
+
+    # A newly configured model needs its own index; built here, outside any request, without
+    # blocking writers.
+    vectors.ensure_index(configured_dimensions(), concurrently=True)
     if _waiting("embeddings"):
         return 0
     pending = knowledge.pending_chunk_ids(limit=50_000, older_than=timedelta(seconds=min_age_seconds))

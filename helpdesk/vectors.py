@@ -17,8 +17,11 @@ def index_name(dimensions: int) -> str:
     return f"helpdesk_chunk_hnsw_{int(dimensions)}"
 
 
-def ensure_index(dimensions: int, *, using_connection=None) -> bool:
-    """Create the HNSW cosine index for `dimensions` if missing; return True if it exists now."""
+def ensure_index(dimensions: int, *, using_connection=None, concurrently: bool = False) -> bool:
+    """Create the HNSW cosine index for `dimensions` if missing; return True if it exists now.
+
+    `concurrently` builds without blocking writers; it needs autocommit (a task, not a migration).
+    """
     dims = int(dimensions)
     if dims > MAX_INDEXED_DIMENSIONS:
         return False
@@ -31,7 +34,8 @@ def ensure_index(dimensions: int, *, using_connection=None) -> bool:
         if cursor.fetchone():
             return True
         cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {index_name(dims)} ON helpdesk_chunk "
+            f"CREATE INDEX {'CONCURRENTLY ' if concurrently and not conn.in_atomic_block else ''}"
+            f"IF NOT EXISTS {index_name(dims)} ON helpdesk_chunk "
             f"USING hnsw ((embedding::vector({dims})) vector_cosine_ops) "
             f"WITH (m = 16, ef_construction = 64) WHERE vector_dims(embedding) = {dims}"
         )

@@ -131,9 +131,6 @@ def embed_chunks(*, chunk_ids: list[int], encoder=None) -> int:
             written += Chunk.objects.filter(id=chunk.id, content_hash=chunk.content_hash).update(
                 embedding=vector, encoder=encoder.name, embedded_at=now, embed_error=""
             )
-    from helpdesk import vectors as vector_sql
-
-    vector_sql.ensure_index(encoder.dimensions)
     return written
 
 
