@@ -1,0 +1,145 @@
+"""`make run`: the whole product on one machine.
+
+Starts (or reuses) the embedded PostgreSQL + pgvector and Redis, migrates, loads the demo, starts a
+Celery worker (with the periodic sweep) and the web server, waits until the demo content is embedded,
+and prints where to go and how to sign in. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port(preferred: int) -> int:
+    for port in [preferred, *range(preferred + 10, preferred + 100)]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port near {preferred}")
+
+
+class Processes:
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.items: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        # Own session: Ctrl-C reaches only us, and we stop the children in order.
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.items.append((name, proc))
+        return proc
+
+    def check(self) -> None:
+        for name, proc in self.items:
+            if proc.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"\n{name} exited with status {proc.returncode}; its log ends:\n{tail}")
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.items):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in reversed(self.items):
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    started = time.monotonic()
+    print("Polyglot Desk: starting embedded PostgreSQL + pgvector and Redis…", flush=True)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from config import embedded
+
+    call_command("migrate", verbosity=0)
+    port = free_port(int(os.environ.get("PORT", "8000")))
+    widget_port = free_port(int(os.environ.get("WIDGET_DEMO_PORT", "8001")))
+    call_command("load_demo", widget_origin=[f"http://127.0.0.1:{widget_port}", f"http://localhost:{widget_port}"])
+
+    log_dir = Path(settings.VAR_DIR) / "log"
+    log_dir.mkdir(exist_ok=True)
+    procs = Processes(log_dir)
+    python = sys.executable
+    procs.start("worker", [python, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings",
+                           "-c", "1", "-B", "-s", str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
+                           "-l", "info", "-n", "desk@%h"])
+    procs.start("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+    try:
+        _wait_for_embeddings(procs)
+        _print_welcome(port, widget_port, settings, time.monotonic() - started)
+        while True:
+            procs.check()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        procs.stop()
+        from django.db import connections
+
+        connections.close_all()
+        if "redis" in embedded.started_here:
+            embedded.stop_redis()
+        if "postgres" in embedded.started_here:
+            embedded.stop_postgres()
+        print("stopped web, worker" + (", and the embedded services" if embedded.started_here else ""))
+    return 0
+
+
+def _wait_for_embeddings(procs: Processes) -> None:
+    from helpdesk.models import Chunk
+    from helpdesk.services.knowledge import pending_chunk_ids
+
+    total = Chunk.objects.count()
+    last = None
+    while True:
+        procs.check()
+        pending = len(pending_chunk_ids())
+        if pending != last:
+            print(f"  embedding knowledge base: {total - pending}/{total} passages", flush=True)
+            last = pending
+        if pending == 0:
+            return
+        time.sleep(1)
+
+
+def _print_welcome(port: int, widget_port: int, settings, elapsed: float) -> None:
+    import json
+
+    logins = json.loads((Path(settings.VAR_DIR) / "demo-logins.json").read_text())
+    print(
+        f"""
+Polyglot Desk is running (ready in {elapsed:.0f}s).
+
+  Agent dashboard   http://127.0.0.1:{port}/desk/
+      agent login   agent / {logins['agent']}
+      admin login   admin / {logins['admin']}
+  Logs              {Path(settings.VAR_DIR) / 'log'}
+
+Ctrl-C stops it; the data stays in {settings.VAR_DIR} for the next run.
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
