@@ -1,6 +1,7 @@
 from django.urls import path
 
 from helpdesk.views import agent, api, kb
+from helpdesk.views import uploads
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -24,5 +25,9 @@ urlpatterns = [
     path("metrics/", metrics_views.metrics_page, name="metrics"),
     path("settings/", settings_views.desk_settings, name="settings"),
     path("settings/preview/", settings_views.threshold_preview_fragment, name="settings-preview"),
+    path("kb/import/", uploads.upload, name="kb-import"),
+    path("kb/import/<int:pk>/", uploads.upload_detail, name="kb-import-detail"),
+    path("kb/import/<int:pk>/progress/", uploads.upload_progress, name="kb-import-progress"),
+    path("kb/export/", uploads.export, name="kb-export"),
     path("api/suggest/", api.suggest, name="api-suggest"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,69 @@ def test_zip_members_over_the_ratio_limit_fail_the_archive(settings, django_capt
     assert archive_file.status == ImportFile.Status.FAILED
     assert "over the ratio limit of 50 (zip bomb?)" in archive_file.errors[0]
     assert not Article.objects.exists()
+
+
+# --- The upload pages --------------------------------------------------------------------------
+
+
+def admin_user():
+    from django.contrib.auth.models import User
+
+    from helpdesk.roles import ensure_roles
+
+    _, admins = ensure_roles()
+    user = User.objects.create_user("admin", password="a-long-test-password")
+    user.groups.add(admins)
+    return user
+
+
+@pytest.mark.django_db
+def test_upload_page_is_for_admins_only(client):
+    from django.contrib.auth.models import Permission, User
+
+    assert client.get("/desk/kb/import/").status_code == 302  # to sign-in
+    agent = User.objects.create_user("agent", password="a-long-test-password")
+    agent.user_permissions.add(Permission.objects.get(codename="view_article"))
+    client.force_login(agent)
+    assert client.get("/desk/kb/import/").status_code == 403
+    assert client.post("/desk/kb/import/", {"files": io.BytesIO(b"# x\n\ny")}).status_code == 403
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_upload_form_queues_an_import_and_shows_its_progress(client, django_capture_on_commit_callbacks):
+    client.force_login(admin_user())
+    csv_file = io.BytesIO((FIXTURES / "faq.csv").read_bytes())
+    csv_file.name = "faq.csv"
+    md_file = io.BytesIO((FIXTURES / MARKDOWN[0]).read_bytes())
+    md_file.name = "reset-password.md"
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/desk/kb/import/", {"files": [csv_file, md_file], "publish": "on"})
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/desk/kb/import/{job.pk}/"
+    assert len(callbacks) == 1
+    assert sorted(job.files.values_list("name", flat=True)) == ["faq.csv", "reset-password.md"]
+    page = client.get(f"/desk/kb/import/{job.pk}/")
+    assert page.status_code == 200 and b'hx-trigger="every 1s"' in page.content
+
+    run_import(job_id=job.id)
+    progress = client.get(f"/desk/kb/import/{job.pk}/progress/", HTTP_ACCEPT="application/json").json()
+    assert (progress["status"], progress["files_parsed"], progress["articles_created"]) == ("done", 2, 5)
+    assert progress["chunks_total"] == 5 and progress["chunks_embedded"] == 0 and not progress["complete"]
+
+
+@pytest.mark.django_db
+def test_oversized_upload_gets_a_400_with_the_reason_and_records_nothing(client, settings):
+    settings.HELPDESK = {**settings.HELPDESK, "IMPORT_MAX_FILE_BYTES": 100}
+    client.force_login(admin_user())
+    big = io.BytesIO(b"# Big\n\n" + b"word " * 100)
+    big.name = "big.md"
+
+    response = client.post("/desk/kb/import/", {"files": [big]})
+
+    assert response.status_code == 400
+    assert "big.md: 507 bytes is over the 100-byte limit for one file" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    assert client.post("/desk/kb/import/", {}).status_code == 400

@@ -1,0 +1,62 @@
+"""Reads for the upload pages: an import's live progress and the recent imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from helpdesk.encoders import encoder_name
+from helpdesk.models import Chunk, ImportFile, ImportJob
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    job: ImportJob
+    files: list[ImportFile]
+    chunks_total: int
+    chunks_embedded: int
+
+    @property
+    def embedding_done(self) -> bool:
+        return self.chunks_embedded >= self.chunks_total
+
+    @property
+    def is_complete(self) -> bool:
+        """Finished parsing and, if it succeeded, every passage embedded: polling can stop."""
+        return self.job.status == ImportJob.Status.FAILED or (self.job.is_finished and self.embedding_done)
+
+    @property
+    def percent(self) -> int:
+        """A single progress figure: parsing counts for half, embedding for the other half."""
+        job = self.job
+        parsed = job.files_parsed / job.files_total if job.files_total else (1.0 if job.is_finished else 0.0)
+        embedded = self.chunks_embedded / self.chunks_total if self.chunks_total else (1.0 if job.is_finished else 0.0)
+        return 100 if self.is_complete else min(99, int(50 * parsed + 50 * embedded))
+
+    def as_dict(self) -> dict:
+        job = self.job
+        return {
+            "id": job.id, "status": job.status, "complete": self.is_complete, "percent": self.percent,
+            "files_total": job.files_total, "files_parsed": job.files_parsed, "files_failed": job.files_failed,
+            "articles_created": job.articles_created, "articles_updated": job.articles_updated,
+            "articles_unchanged": job.articles_unchanged, "chunks_total": self.chunks_total,
+            "chunks_embedded": self.chunks_embedded, "error": job.error,
+            "files": [{"name": f.name, "format": f.format, "status": f.status, "records": f.records,
+                       "created": f.articles_created, "updated": f.articles_updated,
+                       "unchanged": f.articles_unchanged, "errors": f.errors} for f in self.files],
+        }
+
+
+def import_progress(job: ImportJob) -> ImportProgress:
+    """Counts from the job's rows, plus how many of its articles' passages the current encoder has embedded."""
+    job.refresh_from_db()
+    chunks = Chunk.objects.filter(article__imports=job)
+    return ImportProgress(
+        job=job,
+        files=list(job.files.exclude(status=ImportFile.Status.EXPANDED).defer("content")),
+        chunks_total=chunks.count(),
+        chunks_embedded=chunks.filter(encoder=encoder_name()).count(),
+    )
+
+
+def recent_imports(*, limit: int = 10) -> list[ImportJob]:
+    return list(ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit])
