@@ -98,3 +98,18 @@ def test_export_download_needs_the_export_permission(client, kb):
     assert response["Content-Disposition"].startswith('attachment; filename="knowledge-base-')
     assert len(list(csv.DictReader(io.StringIO(response.content.decode())))) == 11
     assert client.get("/desk/kb/export/?format=xml").status_code == 400
+
+
+@pytest.mark.django_db
+def test_export_and_import_commands_round_trip_through_a_file(kb, tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "kb.csv"
+    call_command("export_kb", "--format", "csv", "-o", str(target))
+    Article.objects.all().delete()
+
+    out = io.StringIO()
+    call_command("import_kb", str(target), "--no-progress", stdout=out)
+
+    assert "11 articles created, 0 updated, 0 unchanged" in out.getvalue()
+    assert kb_state() == kb

@@ -250,3 +250,21 @@ def test_oversized_upload_gets_a_400_with_the_reason_and_records_nothing(client,
     assert "big.md: 507 bytes is over the 100-byte limit for one file" in response.content.decode()
     assert not ImportJob.objects.exists()
     assert client.post("/desk/kb/import/", {}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_import_command_reads_folders_reports_bad_files_and_fails_the_exit_status():
+    from django.core.management import CommandError, call_command
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 of 5 files could not be imported"):
+        call_command("import_kb", str(FIXTURES / "markdown"), str(FIXTURES / "broken" / "setup.md"),
+                     "--no-progress", "--embed-here", stdout=out, stderr=err)
+
+    assert "import #" in out.getvalue() and "4 articles created" in out.getvalue()
+    assert "setup.md: the file is named .md but its content is a Windows executable" in err.getvalue()
+    assert sorted(ImportFile.objects.values_list("name", flat=True)) == [
+        "markdown/de/reset-password.md", "markdown/en/reset-password.md", "markdown/en/track-order.md",
+        "markdown/es/reset-password.md", "setup.md"]
+    assert not Chunk.objects.exclude(encoder=encoder_name()).exists()  # embedded in-process
+    assert Chunk.objects.filter(article__imports__isnull=False).count() == Chunk.objects.count() >= 4

@@ -63,8 +63,11 @@ def check_upload_limits(files: list[tuple[str, int]]) -> list[str]:
     return problems
 
 
-def start_import(*, files: Iterable[tuple[str, bytes]], user=None, publish: bool = True, source: str = "") -> ImportJob:
-    """Record an upload and queue its processing after commit; raise UploadRejected over the limits."""
+def start_import(
+    *, files: Iterable[tuple[str, bytes]], user=None, publish: bool = True, source: str = "", queue: bool = True
+) -> ImportJob:
+    """Record an upload and queue its processing after commit (`queue=False`: the caller runs it);
+    raise UploadRejected over the limits."""
     from helpdesk import tasks_imports
 
     files = list(files)
@@ -76,7 +79,8 @@ def start_import(*, files: Iterable[tuple[str, bytes]], user=None, publish: bool
         ImportFile.objects.bulk_create(
             ImportFile(job=job, name=name[:1000], size=len(data), content=data) for name, data in files
         )
-        tasks_imports.run_import.delay_on_commit(job.id)
+        if queue:
+            tasks_imports.run_import.delay_on_commit(job.id)
     return job
 
 
