@@ -1,6 +1,7 @@
 from django.urls import path
 
 from helpdesk.views import agent, api, kb
+from helpdesk.views import widget, widget_sites
 from helpdesk.views import uploads
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
@@ -30,4 +31,15 @@ urlpatterns = [
     path("kb/import/<int:pk>/progress/", uploads.upload_progress, name="kb-import-progress"),
     path("kb/export/", uploads.export, name="kb-export"),
     path("api/suggest/", api.suggest, name="api-suggest"),
+    path("widget-sites/", widget_sites.site_list, name="widget-sites"),
+    path("widget-sites/new/", widget_sites.site_edit, name="widget-site-new"),
+    path("widget-sites/<int:pk>/", widget_sites.site_edit, name="widget-site"),
+    path("widget-sites/<int:pk>/rotate/", widget_sites.rotate, name="widget-site-rotate"),
+    path("widget-sites/<int:pk>/revoke/", widget_sites.revoke, name="widget-site-revoke"),
+    path("widget/v1/<str:key>/sessions/", widget.sessions, name="widget-sessions"),
+    path("widget/v1/<str:key>/suggest/", widget.suggest, name="widget-suggest"),
+    path("widget/v1/<str:key>/queries/", widget.queries, name="widget-queries"),
+    path("widget/v1/<str:key>/articles/<int:pk>/", widget.article, name="widget-article"),
+    path("widget/v1/<str:key>/votes/", widget.votes, name="widget-votes"),
+    path("widget/v1/<str:key>/tickets/", widget.tickets, name="widget-tickets"),
 ]

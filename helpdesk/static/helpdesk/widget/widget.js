@@ -1,0 +1,459 @@
+/* Polyglot Desk customer widget: one self-contained script, no framework, no CDN.
+
+   <script src="https://desk.example.com/static/helpdesk/widget/widget.js" data-key="pk_..." async></script>
+
+   Optional attributes: data-api (the desk's origin, default: where this script came from) and
+   data-locale (the UI language, default: the browser's). Everything renders inside a Shadow DOM, so
+   the host page's CSS cannot reach it; all text from the server is set with textContent, never HTML.
+*/
+(function () {
+  "use strict";
+  var STRINGS = {
+    en: {
+      launcher: "Help", title: "How can we help?", close: "Close help",
+      searchLabel: "Ask a question", placeholder: "Type your question…", search: "Search",
+      suggestions: "Suggested articles", found: "{n} articles found", foundOne: "1 article found",
+      searching: "Searching…", noAnswer: "We don't have a good answer to that yet.",
+      contact: "Contact support", back: "Back to results",
+      helpfulQuestion: "Did this answer your question?", yes: "Yes", no: "No",
+      thanks: "Great! Glad we could help.",
+      ticketIntro: "Send us your question and we'll answer by email.",
+      email: "Your email", name: "Your name (optional)", message: "Message", send: "Send",
+      sent: "Thanks! Your request has been sent. We'll reply by email.",
+      invalidEmail: "Please enter a valid email address.",
+      tooMany: "Too many requests. Please wait a moment and try again.",
+      tooLong: "Please shorten your question.", error: "Something went wrong. Please try again."
+    },
+    es: {
+      launcher: "Ayuda", title: "¿En qué podemos ayudarte?", close: "Cerrar la ayuda",
+      searchLabel: "Haz una pregunta", placeholder: "Escribe tu pregunta…", search: "Buscar",
+      suggestions: "Artículos sugeridos", found: "{n} artículos encontrados", foundOne: "1 artículo encontrado",
+      searching: "Buscando…", noAnswer: "Todavía no tenemos una buena respuesta para eso.",
+      contact: "Contactar con soporte", back: "Volver a los resultados",
+      helpfulQuestion: "¿Respondió esto a tu pregunta?", yes: "Sí", no: "No",
+      thanks: "¡Genial! Nos alegra haberte ayudado.",
+      ticketIntro: "Envíanos tu pregunta y te responderemos por correo electrónico.",
+      email: "Tu correo electrónico", name: "Tu nombre (opcional)", message: "Mensaje", send: "Enviar",
+      sent: "¡Gracias! Hemos recibido tu solicitud. Te responderemos por correo electrónico.",
+      invalidEmail: "Introduce una dirección de correo electrónico válida.",
+      tooMany: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
+      tooLong: "Acorta tu pregunta, por favor.", error: "Algo salió mal. Inténtalo de nuevo."
+    },
+    ar: {
+      launcher: "مساعدة", title: "كيف يمكننا مساعدتك؟", close: "إغلاق المساعدة",
+      searchLabel: "اطرح سؤالاً", placeholder: "اكتب سؤالك…", search: "بحث",
+      suggestions: "مقالات مقترحة", found: "تم العثور على {n} مقالات", foundOne: "تم العثور على مقالة واحدة",
+      searching: "جارٍ البحث…", noAnswer: "ليس لدينا إجابة جيدة على ذلك بعد.",
+      contact: "تواصل مع الدعم", back: "العودة إلى النتائج",
+      helpfulQuestion: "هل أجاب هذا عن سؤالك؟", yes: "نعم", no: "لا",
+      thanks: "رائع! يسعدنا أننا ساعدناك.",
+      ticketIntro: "أرسل إلينا سؤالك وسنرد عليك عبر البريد الإلكتروني.",
+      email: "بريدك الإلكتروني", name: "اسمك (اختياري)", message: "الرسالة", send: "إرسال",
+      sent: "شكراً! تم إرسال طلبك. سنرد عليك عبر البريد الإلكتروني.",
+      invalidEmail: "يرجى إدخال عنوان بريد إلكتروني صالح.",
+      tooMany: "طلبات كثيرة جداً. يرجى الانتظار قليلاً ثم المحاولة مرة أخرى.",
+      tooLong: "يرجى اختصار سؤالك.", error: "حدث خطأ ما. يرجى المحاولة مرة أخرى."
+    }
+  };
+
+  var RTL = ["ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"];
+  var DEBOUNCE_MS = 250;
+
+  var script = document.currentScript;
+  if (!script || window.__polyglotDeskWidget) { return; }
+  var siteKey = script.getAttribute("data-key") || "";
+  var apiOrigin = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var apiBase = apiOrigin + "/desk/widget/v1/" + encodeURIComponent(siteKey) + "/";
+  var storageKey = "polyglot-desk-session:" + siteKey;
+
+  function primary(tag) { return String(tag || "").toLowerCase().split(/[-_]/)[0]; }
+  function supported(tag) { var p = primary(tag); return STRINGS[p] ? p : null; }
+  function browserLanguage() {
+    var tags = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
+    for (var i = 0; i < tags.length; i++) { if (supported(tags[i])) { return supported(tags[i]); } }
+    return "en";
+  }
+  function dirOf(tag) { return RTL.indexOf(primary(tag)) >= 0 ? "rtl" : "ltr"; }
+
+  var state = {
+    lang: script.getAttribute("data-locale") ? (supported(script.getAttribute("data-locale")) || browserLanguage())
+      : browserLanguage(),
+    session: null, query: "", lastRecorded: null, results: [], article: null, timer: null, seq: 0
+  };
+  function t(name, n) {
+    var table = STRINGS[state.lang] || STRINGS.en;
+    var text = table[name] || STRINGS.en[name] || name;
+    return n === undefined ? text : text.replace("{n}", String(n));
+  }
+
+  // --- the shadow root: the host page's CSS cannot reach inside; inheritance is reset at .root --------
+  var host = document.createElement("polyglot-desk-widget");
+  // Inline !important beats any !important rule of the host page for the host element itself.
+  host.setAttribute("style", "all: initial !important; display: block !important; position: static !important;" +
+    " visibility: visible !important; opacity: 1 !important;");
+  var shadow = host.attachShadow({ mode: "open" });
+  var CSS = [
+    ":host { all: initial; }",
+    "[hidden] { display: none !important; }",
+    ".root { all: initial; display: block; font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto,",
+    "  'Noto Sans', 'Noto Sans Arabic', Tahoma, sans-serif; color: #1d2430; }",
+    ".root *, .root *::before, .root *::after { box-sizing: border-box; }",
+    "button, input, textarea { font: inherit; color: inherit; margin: 0; }",
+    ".launcher { position: fixed; bottom: 20px; inset-inline-end: 20px; z-index: 2147483647;",
+    "  display: inline-flex; align-items: center; gap: 8px; padding: 12px 18px; border: 0; border-radius: 999px;",
+    "  background: #1f5eff; color: #fff; font-weight: 600; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }",
+    ".launcher:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, h2:focus-visible {",
+    "  outline: 3px solid #ffbf47; outline-offset: 2px; }",
+    ".panel { position: fixed; bottom: 84px; inset-inline-end: 20px; z-index: 2147483647; display: flex;",
+    "  flex-direction: column; width: min(380px, calc(100vw - 24px)); max-height: min(600px, calc(100vh - 110px));",
+    "  background: #fff; border: 1px solid #d0d7e2; border-radius: 12px; box-shadow: 0 12px 32px rgba(0,0,0,.22);",
+    "  overflow: hidden; text-align: start; }",
+    ".head { display: flex; align-items: center; justify-content: space-between; padding: 12px 16px;",
+    "  background: #1f5eff; color: #fff; }",
+    ".head h2 { margin: 0; font-size: 17px; font-weight: 600; }",
+    ".close { background: transparent; border: 0; color: #fff; font-size: 22px; line-height: 1; cursor: pointer;",
+    "  padding: 4px 8px; }",
+    ".body { padding: 14px 16px 16px; overflow-y: auto; display: block; }",
+    "form.search { display: flex; gap: 8px; }",
+    "label { display: block; font-weight: 600; margin: 0 0 6px; }",
+    "input, textarea { display: block; width: 100%; padding: 9px 10px; border: 1px solid #98a2b3;",
+    "  border-radius: 8px; background: #fff; }",
+    "textarea { min-height: 90px; resize: vertical; }",
+    ".btn { padding: 9px 14px; border: 1px solid #1f5eff; border-radius: 8px; background: #1f5eff; color: #fff;",
+    "  cursor: pointer; font-weight: 600; white-space: nowrap; }",
+    ".btn.secondary { background: #fff; color: #1f5eff; }",
+    ".status { margin: 10px 0 0; min-height: 1em; color: #475467; font-size: 14px; }",
+    ".status.error { color: #b42318; }",
+    "ul.results { list-style: none; margin: 8px 0 0; padding: 0; display: block; }",
+    "ul.results li { display: block; margin: 0; padding: 0; }",
+    ".result { display: block; width: 100%; text-align: start; background: #fff; border: 0;",
+    "  border-bottom: 1px solid #eaecf0; padding: 10px 4px; cursor: pointer; }",
+    ".result:hover { background: #f2f6ff; }",
+    ".result .title { display: block; font-weight: 600; color: #1f5eff; }",
+    ".result .snippet { display: block; font-size: 13px; color: #475467; margin-top: 2px; }",
+    ".article h3 { font-size: 17px; margin: 10px 0 8px; }",
+    ".article .text p { margin: 0 0 10px; white-space: pre-line; }",
+    ".link { background: none; border: 0; padding: 0; color: #1f5eff; cursor: pointer; text-decoration: underline; }",
+    ".vote { margin-top: 14px; padding-top: 12px; border-top: 1px solid #eaecf0; }",
+    ".vote p { margin: 0 0 8px; font-weight: 600; }",
+    ".row { display: flex; gap: 8px; flex-wrap: wrap; }",
+    ".ticket { margin-top: 12px; }",
+    ".ticket .field { margin: 0 0 10px; }",
+    ".notice { margin: 12px 0 0; padding: 10px 12px; border-radius: 8px; background: #f2f6ff; }",
+    ".sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);",
+    "  white-space: nowrap; }"
+  ].join("\n");
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") { node.textContent = attrs[name]; }
+      else if (name === "hidden") { node.hidden = !!attrs[name]; }
+      else if (name.indexOf("on") === 0) { node.addEventListener(name.slice(2), attrs[name]); }
+      else { node.setAttribute(name, attrs[name]); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
+    return node;
+  }
+
+  var style = el("style", { text: CSS });
+  var root = el("div", { "class": "root", part: "root" });
+  var launcher = el("button", { "class": "launcher", type: "button", "aria-expanded": "false",
+    "aria-controls": "pd-panel", onclick: function () { toggle(); } });
+  var panel = el("section", { "class": "panel", id: "pd-panel", role: "dialog", "aria-modal": "false",
+    "aria-labelledby": "pd-title", hidden: true });
+  var title = el("h2", { id: "pd-title" });
+  var closeBtn = el("button", { "class": "close", type: "button", text: "×", onclick: function () { toggle(false); } });
+  var searchLabel = el("label", { "for": "pd-q", id: "pd-q-label" });
+  var input = el("input", { id: "pd-q", type: "search", dir: "auto", autocomplete: "off", maxlength: "2000",
+    "aria-autocomplete": "list", "aria-controls": "pd-results", "aria-describedby": "pd-status" });
+  var searchBtn = el("button", { "class": "btn", type: "submit" });
+  var searchForm = el("form", { "class": "search", role: "search", "aria-labelledby": "pd-q-label" },
+    [input, searchBtn]);
+  var status = el("p", { "class": "status", id: "pd-status", role: "status", "aria-live": "polite" });
+  var resultsHeading = el("p", { "class": "sr-only", id: "pd-results-label" });
+  var results = el("ul", { "class": "results", id: "pd-results", "aria-labelledby": "pd-results-label" });
+  var contactBtn = el("button", { "class": "btn secondary", type: "button", hidden: true,
+    onclick: function () { showTicketForm(); } });
+  var searchView = el("div", { "class": "search-view" },
+    [searchLabel, searchForm, status, resultsHeading, results, contactBtn]);
+  var articleView = el("article", { "class": "article", hidden: true, "aria-labelledby": "pd-article-title" });
+  var ticketView = el("div", { "class": "ticket", hidden: true });
+  var body = el("div", { "class": "body" }, [searchView, articleView, ticketView]);
+  panel.appendChild(el("div", { "class": "head" }, [title, closeBtn]));
+  panel.appendChild(body);
+  root.appendChild(launcher);
+  root.appendChild(panel);
+  shadow.appendChild(style);
+  shadow.appendChild(root);
+
+  function applyLanguage() {
+    root.setAttribute("lang", state.lang);
+    root.setAttribute("dir", dirOf(state.lang));
+    launcher.textContent = t("launcher");
+    title.textContent = t("title");
+    closeBtn.setAttribute("aria-label", t("close"));
+    searchLabel.textContent = t("searchLabel");
+    input.setAttribute("placeholder", t("placeholder"));
+    searchBtn.textContent = t("search");
+    resultsHeading.textContent = t("suggestions");
+    contactBtn.textContent = t("contact");
+  }
+
+  // --- talking to the API ------------------------------------------------------------------------
+  function call(method, path, payload) {
+    var url = apiBase + path;
+    var options = { method: method, mode: "cors", credentials: "omit", headers: {} };
+    if (method === "GET" && payload) {
+      url += "?" + new URLSearchParams(payload).toString();
+    } else if (payload) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(payload);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var err = new Error(data.error || ("HTTP " + response.status));
+          err.status = response.status; err.code = data.error; err.data = data;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function ensureSession(fresh) {
+    if (!fresh && state.session) { return Promise.resolve(state.session); }
+    if (!fresh) {
+      try { state.session = sessionStorage.getItem(storageKey); } catch (e) { state.session = null; }
+      if (state.session) { return Promise.resolve(state.session); }
+    }
+    return call("POST", "sessions/", { language: navigator.language || "" }).then(function (data) {
+      state.session = data.session;
+      if (data.max_query_chars) { input.setAttribute("maxlength", String(data.max_query_chars)); }
+      try { sessionStorage.setItem(storageKey, data.session); } catch (e) { /* private mode */ }
+      return data.session;
+    });
+  }
+
+  // Calls that belong to the session; a stale stored session is replaced once.
+  function sessionCall(path, payload) {
+    return ensureSession().then(function (id) {
+      return call("POST", path, Object.assign({ session: id }, payload)).catch(function (err) {
+        if (err.code !== "unknown_session") { throw err; }
+        return ensureSession(true).then(function (fresh) {
+          return call("POST", path, Object.assign({}, payload, { session: fresh }));
+        });
+      });
+    });
+  }
+
+  function showError(err) {
+    var key = err && err.status === 429 ? "tooMany" : (err && err.code === "query_too_long" ? "tooLong" : "error");
+    status.textContent = t(key);
+    status.className = "status error";
+  }
+  function setStatus(text) { status.textContent = text; status.className = "status"; }
+
+  // --- views -------------------------------------------------------------------------------------
+  function show(view) {
+    searchView.hidden = view !== "search";
+    articleView.hidden = view !== "article";
+    ticketView.hidden = view !== "ticket";
+  }
+
+  function renderResults(items, recorded) {
+    state.results = items;
+    results.textContent = "";
+    items.forEach(function (item) {
+      var button = el("button", { "class": "result", type: "button", dir: item.dir || "auto", lang: item.locale,
+        onclick: function () { openArticle(item, button); } },
+        [el("span", { "class": "title", text: item.title }), el("span", { "class": "snippet", text: item.snippet })]);
+      results.appendChild(el("li", {}, [button]));
+    });
+    if (recorded) {
+      setStatus(items.length === 1 ? t("foundOne") : t("found", items.length));
+    }
+  }
+
+  function noAnswer() {
+    results.textContent = "";
+    state.results = [];
+    setStatus(t("noAnswer"));
+    contactBtn.hidden = false;
+  }
+
+  function suggestAsYouType() {
+    var text = input.value.trim();
+    clearTimeout(state.timer);
+    if (text.length < 3) { return; }
+    state.timer = setTimeout(function () {
+      var seq = ++state.seq;
+      call("GET", "suggest/", { q: text, locale: state.lang }).then(function (data) {
+        if (seq !== state.seq || input.value.trim() !== text) { return; }
+        renderResults(data.results || [], false);
+      }).catch(function (err) { if (err.status === 429 || err.code === "query_too_long") { showError(err); } });
+    }, DEBOUNCE_MS);
+  }
+
+  // The question is recorded once per text: on submit, or when a suggestion shown while typing is opened.
+  function ask(text) {
+    clearTimeout(state.timer);
+    var seq = ++state.seq;
+    if (state.lastRecorded && state.lastRecorded.text === text) { return Promise.resolve(state.lastRecorded.data); }
+    setStatus(t("searching"));
+    contactBtn.hidden = true;
+    return sessionCall("queries/", { q: text }).then(function (data) {
+      state.query = text;
+      state.lastRecorded = { text: text, data: data };
+      if (supported(data.language)) { state.lang = supported(data.language); applyLanguage(); }
+      root.setAttribute("dir", data.dir || dirOf(state.lang));
+      if (seq === state.seq) {
+        if (data.no_answer) { noAnswer(); } else { renderResults(data.results, true); }
+      }
+      return data;
+    });
+  }
+
+  function openArticle(item, opener) {
+    var text = input.value.trim();
+    ask(text).then(function (data) {
+      // The typed-ahead item was shown above the threshold; open it even if the recorded run ranked differently.
+      var recorded = (data.results || []).filter(function (r) { return r.article_id === item.article_id; })[0];
+      return sessionCall("articles/" + item.article_id + "/", { suggestion_id: recorded ? recorded.suggestion_id : "" });
+    }).then(function (article) {
+      if (!article) { return; }
+      state.article = article;
+      state.opener = opener;
+      renderArticle(article);
+    }).catch(showError);
+  }
+
+  function renderArticle(article) {
+    articleView.textContent = "";
+    var heading = el("h3", { id: "pd-article-title", tabindex: "-1", dir: article.dir, lang: article.locale,
+      text: article.title });
+    var text = el("div", { "class": "text", dir: article.dir, lang: article.locale });
+    String(article.body || "").split(/\n\s*\n/).forEach(function (para) {
+      if (para.trim()) { text.appendChild(el("p", { text: para.trim() })); }
+    });
+    var voteStatus = el("p", { role: "status", "aria-live": "polite", "class": "vote-result" });
+    var question = el("p", { id: "pd-vote-q", text: t("helpfulQuestion") });
+    var yes = el("button", { "class": "btn", type: "button", text: t("yes"), onclick: function () { vote(true); } });
+    var no = el("button", { "class": "btn secondary", type: "button", text: t("no"),
+      onclick: function () { vote(false); } });
+    var voteBox = el("div", { "class": "vote", role: "group", "aria-labelledby": "pd-vote-q" },
+      [question, el("div", { "class": "row" }, [yes, no]), voteStatus]);
+    var back = el("button", { "class": "link", type: "button", text: t("back"), onclick: function () {
+      show("search");
+      (state.opener && state.opener.isConnected ? state.opener : input).focus();
+    } });
+    articleView.appendChild(back);
+    articleView.appendChild(heading);
+    articleView.appendChild(text);
+    articleView.appendChild(voteBox);
+    show("article");
+    heading.focus();
+
+    function vote(helpful) {
+      yes.disabled = no.disabled = true;
+      sessionCall("votes/", { helpful: helpful, article_id: article.article_id }).then(function () {
+        if (helpful) {
+          voteBox.replaceChildren(el("p", { "class": "notice", role: "status", text: t("thanks") }));
+          voteBox.firstChild.setAttribute("tabindex", "-1");
+          voteBox.firstChild.focus();
+        } else {
+          showTicketForm();
+        }
+      }).catch(function (err) { yes.disabled = no.disabled = false; voteStatus.textContent = t(err.status === 429 ? "tooMany" : "error"); });
+    }
+  }
+
+  function field(id, labelKey, control) {
+    return el("div", { "class": "field" }, [el("label", { "for": id, text: t(labelKey) }), control]);
+  }
+
+  function showTicketForm() {
+    ticketView.textContent = "";
+    var intro = el("p", { id: "pd-ticket-intro", tabindex: "-1", text: t("ticketIntro") });
+    var email = el("input", { id: "pd-email", type: "email", name: "email", required: "required",
+      autocomplete: "email" });
+    var name = el("input", { id: "pd-name", type: "text", name: "name", autocomplete: "name", maxlength: "200" });
+    var message = el("textarea", { id: "pd-message", name: "message", dir: "auto", maxlength: "5000" });
+    message.value = state.query || input.value.trim();
+    var formStatus = el("p", { "class": "status", role: "status", "aria-live": "polite" });
+    var form = el("form", { "class": "ticket-form", novalidate: "novalidate", "aria-labelledby": "pd-ticket-intro" }, [
+      field("pd-email", "email", email), field("pd-name", "name", name), field("pd-message", "message", message),
+      el("button", { "class": "btn", type: "submit", text: t("send") }), formStatus]);
+    var back = el("button", { "class": "link", type: "button", text: t("back"), onclick: function () {
+      show("search"); input.focus();
+    } });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!email.value.trim() || !email.checkValidity()) {
+        email.setAttribute("aria-invalid", "true");
+        formStatus.textContent = t("invalidEmail");
+        formStatus.className = "status error";
+        email.focus();
+        return;
+      }
+      email.removeAttribute("aria-invalid");
+      sessionCall("tickets/", { email: email.value.trim(), name: name.value.trim(), message: message.value.trim() })
+        .then(function () {
+          var done = el("p", { "class": "notice", role: "status", tabindex: "-1", text: t("sent") });
+          ticketView.replaceChildren(done);
+          done.focus();
+        }).catch(function (err) {
+          formStatus.className = "status error";
+          formStatus.textContent = err.data && err.data.fields && err.data.fields.email ? t("invalidEmail")
+            : t(err.status === 429 ? "tooMany" : "error");
+        });
+    });
+    ticketView.appendChild(back);
+    ticketView.appendChild(intro);
+    ticketView.appendChild(form);
+    show("ticket");
+    intro.focus();
+  }
+
+  // --- open / close and keyboard -------------------------------------------------------------------
+  function toggle(open) {
+    var opening = open === undefined ? panel.hidden : open;
+    panel.hidden = !opening;
+    launcher.setAttribute("aria-expanded", String(opening));
+    if (opening) {
+      show(searchView.hidden && articleView.hidden && ticketView.hidden ? "search" : currentView());
+      if (!searchView.hidden) { input.focus(); }
+      ensureSession().catch(showError);
+    } else {
+      launcher.focus();
+    }
+  }
+  function currentView() { return !articleView.hidden ? "article" : (!ticketView.hidden ? "ticket" : "search"); }
+
+  searchForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) { input.focus(); return; }
+    state.lastRecorded = null;
+    ask(text).catch(showError);
+  });
+  input.addEventListener("input", function () { contactBtn.hidden = true; suggestAsYouType(); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown" && results.firstChild) { event.preventDefault(); results.querySelector("button").focus(); }
+  });
+  results.addEventListener("keydown", function (event) {
+    var buttons = Array.prototype.slice.call(results.querySelectorAll("button"));
+    var index = buttons.indexOf(shadow.activeElement);
+    if (event.key === "ArrowDown" && index < buttons.length - 1) { event.preventDefault(); buttons[index + 1].focus(); }
+    if (event.key === "ArrowUp") { event.preventDefault(); (index > 0 ? buttons[index - 1] : input).focus(); }
+  });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); toggle(false); }
+  });
+
+  applyLanguage();
+  function mount() { (document.body || document.documentElement).appendChild(host); }
+  if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
+  window.__polyglotDeskWidget = { host: host, open: function () { toggle(true); } };
+})();

@@ -1,0 +1,253 @@
+"""The public, keyed JSON API the embeddable widget talks to from customers' sites.
+
+Keys are public (they sit in the host page's source), so every request must come from one of the
+site's allowed origins, and is rate-limited per key and per visitor address. CORS is answered for
+exactly that origin (never `*`); anything else gets 403 and no CORS headers at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from embeddings.language import detect_language
+from helpdesk import conf, throttling
+from helpdesk.models import Article, Suggestion, WidgetSession, WidgetSite
+from helpdesk.selectors.suggestions import find_suggestions
+from helpdesk.services import widget as widget_service
+
+RTL_LANGUAGES = {"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"}
+MAX_MESSAGE_CHARS = 5000
+PREFLIGHT_MAX_AGE = 600
+
+
+def text_direction(language: str) -> str:
+    return "rtl" if (language or "").split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def _request_origin(request) -> str:
+    origin = request.headers.get("Origin", "")
+    if not origin or origin == "null":
+        # Same-origin GETs carry no Origin header; the Referer's origin stands in for it.
+        parts = urlsplit(request.headers.get("Referer", ""))
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return origin.rstrip("/")
+
+
+def _cors(response, origin: str):
+    response["Access-Control-Allow-Origin"] = origin
+    response["Access-Control-Expose-Headers"] = "Retry-After"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message, **extra}, status=status)
+
+
+def public_endpoint(*methods: str):
+    """Resolve the site from the key in the URL, check origin and rate limits, answer CORS precisely."""
+
+    def decorator(view):
+        @csrf_exempt  # no cookies or other ambient credentials are accepted here: the key and origin are checked
+        @functools.wraps(view)
+        def wrapper(request, key: str, *args, **kwargs):
+            site = WidgetSite.objects.filter(key=key).first()
+            if site is None:
+                return _error(403, "unknown_key", "This widget key is not valid.")
+            if site.is_revoked:
+                return _error(403, "revoked_key", "This widget key has been revoked.")
+            origin = _request_origin(request)
+            if not origin or origin not in site.origins:
+                return _error(403, "origin_not_allowed", "This site may not use this widget key.")
+            if request.method == "OPTIONS":
+                wanted = request.headers.get("Access-Control-Request-Method", "")
+                if wanted not in methods:
+                    return _error(403, "method_not_allowed", f"{wanted or 'That method'} is not allowed here.")
+                response = _cors(HttpResponse(status=204), origin)
+                response["Access-Control-Allow-Methods"] = ", ".join(methods)
+                response["Access-Control-Allow-Headers"] = "Content-Type"
+                response["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
+                return response
+            if request.method not in methods:
+                response = _error(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods + ("OPTIONS",))
+                return _cors(response, origin)
+            address = request.META.get("REMOTE_ADDR", "")
+            wait = (throttling.hit("widget-client", f"{site.key}:{address}", limit=site.client_requests_per_minute)
+                    or throttling.hit("widget-key", site.key, limit=site.requests_per_minute))
+            if wait:
+                response = _error(429, "rate_limited", "Too many requests; please wait a moment.",
+                                  retry_after=wait)
+                response["Retry-After"] = str(wait)
+                return _cors(response, origin)
+            try:
+                payload = _payload(request)
+            except ValueError as exc:
+                return _cors(_error(400, "bad_request", str(exc)), origin)
+            return _cors(view(request, site, payload, *args, **kwargs), origin)
+
+        return wrapper
+
+    return decorator
+
+
+def _payload(request) -> dict:
+    if request.method == "GET":
+        return request.GET.dict()
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError("the request body must be JSON") from exc
+    if not isinstance(data, dict):
+        raise ValueError("the request body must be a JSON object")
+    return data
+
+
+def _text(payload: dict, name: str) -> str:
+    value = payload.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _question(payload: dict) -> tuple[str | None, JsonResponse | None]:
+    text = _text(payload, "q")
+    if not text:
+        return None, _error(400, "empty_query", "Please type a question.")
+    cap = conf.get("MAX_QUERY_CHARS")
+    if len(text) > cap:
+        return None, _error(400, "query_too_long", f"Questions may be at most {cap} characters long.",
+                            max_chars=cap)
+    return text, None
+
+
+def _session(site: WidgetSite, payload: dict) -> WidgetSession | None:
+    try:
+        return WidgetSession.objects.select_related("site").get(site=site, public_id=_text(payload, "session"))
+    except (WidgetSession.DoesNotExist, ValidationError, ValueError):
+        return None
+
+
+def _no_session() -> JsonResponse:
+    return _error(400, "unknown_session", "This widget session is unknown; please reload the page.")
+
+
+def _item(suggestion, suggestion_id: int | None = None) -> dict:
+    # Only what the visitor needs: never agent URLs, never anything but published articles.
+    return {"article_id": suggestion.article_id, "title": suggestion.title, "locale": suggestion.locale,
+            "dir": text_direction(suggestion.locale), "snippet": suggestion.snippet,
+            "confidence": round(suggestion.confidence, 4), "suggestion_id": suggestion_id}
+
+
+@public_endpoint("POST")
+def sessions(request, site, payload):
+    """POST {language?, visitor_id?} → a new session id, and the site's default locale."""
+    language = _text(payload, "language")[:35]
+    session = widget_service.start_session(site=site, visitor_id=_text(payload, "visitor_id")[:64],
+                                           language=language)
+    return JsonResponse({"session": str(session.public_id), "default_locale": site.default_locale,
+                         "max_query_chars": conf.get("MAX_QUERY_CHARS")}, status=201)
+
+
+@public_endpoint("GET")
+def suggest(request, site, payload):
+    """GET ?q=TEXT[&locale=TAG] → suggestions as the visitor types (not recorded: only asked questions are)."""
+    text, error = _question(payload)
+    if error:
+        return error
+    # The visitor's typing decides the language shown; the widget's UI language is only the fallback.
+    fallback = _text(payload, "locale")[:35] or site.default_locale
+    language = detect_language(text, fallback=fallback).language or fallback
+    shown = find_suggestions(text=text, locale=language, language=language).confident
+    return JsonResponse({"no_answer": not shown, "results": [_item(s) for s in shown]})
+
+
+@public_endpoint("POST")
+def queries(request, site, payload):
+    """POST {session, q} → the question is recorded; suggestions above the threshold, or no_answer."""
+    text, error = _question(payload)
+    if error:
+        return error
+    session = _session(site, payload)
+    if session is None:
+        return _no_session()
+    outcome = widget_service.record_query(session=session, text=text)
+    return JsonResponse({
+        "language": outcome.language, "dir": text_direction(outcome.language), "no_answer": outcome.no_answer,
+        "results": [_item(s, sid) for s, sid in zip(outcome.suggestions, outcome.suggestion_ids)],
+    })
+
+
+@public_endpoint("POST")
+def article(request, site, payload, pk: int):
+    """POST {session, suggestion_id?} → a published article's title and text; the opening is recorded."""
+    session = _session(site, payload)
+    if session is None:
+        return _no_session()
+    found = Article.objects.filter(pk=pk, status=Article.Status.PUBLISHED).first()
+    if found is None:
+        return _error(404, "not_found", "This article is not available.")
+    suggestion = None
+    if payload.get("suggestion_id") not in (None, ""):
+        suggestion = Suggestion.objects.filter(pk=_int(payload.get("suggestion_id")), widget_session=session).first()
+    widget_service.record_article_opened(session=session, article=found, suggestion=suggestion)
+    # Plain text only: the widget renders it with textContent, so no HTML from the KB reaches the page.
+    return JsonResponse({"article_id": found.pk, "title": found.title, "body": found.body, "locale": found.locale,
+                         "dir": text_direction(found.locale)})
+
+
+@public_endpoint("POST")
+def votes(request, site, payload):
+    """POST {session, helpful: bool, article_id?} → "Did this answer your question?" is recorded."""
+    session = _session(site, payload)
+    if session is None:
+        return _no_session()
+    helpful = payload.get("helpful")
+    if not isinstance(helpful, bool):
+        return _error(400, "bad_vote", "helpful must be true or false.")
+    found = None
+    if payload.get("article_id") not in (None, ""):
+        found = Article.objects.filter(pk=_int(payload.get("article_id")), status=Article.Status.PUBLISHED).first()
+        if found is None:
+            return _error(404, "not_found", "This article is not available.")
+    widget_service.record_vote(session=session, helpful=helpful, article=found)
+    return JsonResponse({"recorded": True}, status=201)
+
+
+@public_endpoint("POST")
+def tickets(request, site, payload):
+    """POST {session, email, message, name?} → a ticket in the agents' queue carrying the question."""
+    session = _session(site, payload)
+    if session is None:
+        return _no_session()
+    email, message, name = _text(payload, "email"), _text(payload, "message"), _text(payload, "name")
+    errors = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Please enter a valid email address."
+    if len(message) > MAX_MESSAGE_CHARS:
+        errors["message"] = f"Please keep the message under {MAX_MESSAGE_CHARS} characters."
+    if len(name) > 200:
+        errors["name"] = "Please shorten the name."
+    if errors:
+        return _error(400, "invalid", "Please check the form.", fields=errors)
+    try:
+        ticket = widget_service.file_ticket(session=session, email=email, message=message, name=name)
+    except (ValueError, ValidationError) as exc:
+        return _error(400, "invalid", "; ".join(getattr(exc, "messages", [str(exc)])))
+    return JsonResponse({"filed": True, "language": ticket.language}, status=201)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
