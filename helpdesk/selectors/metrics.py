@@ -169,7 +169,9 @@ def _ticket_events(p: Period):
 def agent_acceptance(p: Period) -> Rate:
     """Tickets where an agent inserted or marked helpful a suggestion ÷ tickets shown suggestions."""
     events = _ticket_events(p)
-    shown = set(events.filter(kind=Event.Kind.SUGGESTIONS_SHOWN).values_list("ticket_id", flat=True).distinct())
+    # The agent's panel shows every suggestion, so a no_answer showing with rows counts as shown too.
+    shown = set(events.filter(Q(kind=Event.Kind.SUGGESTIONS_SHOWN) | Q(kind=Event.Kind.NO_ANSWER, suggestion__isnull=False))
+                .values_list("ticket_id", flat=True).distinct())
     accepted = set(
         events.filter(Q(kind=Event.Kind.SUGGESTION_INSERTED)
                       | Q(kind=Event.Kind.SUGGESTION_FEEDBACK, data__helpful=True))
@@ -267,7 +269,8 @@ def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> lis
     if p.language:
         no_answer = no_answer.filter(language=p.language)
     for lang, data, ticket_id in no_answer.order_by("-created_at").values_list("language", "data", "ticket_id")[:limit]:
-        items.append((lang, (data or {}).get("text", ""), "ticket" if ticket_id else "widget"))
+        data = data or {}
+        items.append((lang, data.get("text") or data.get("query") or "", "ticket" if ticket_id else "widget"))
     judged = Suggestion.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end).exclude(feedback="")
     if p.language:
         judged = judged.filter(ticket__language=p.language)
@@ -384,7 +387,8 @@ def threshold_preview(*, threshold: float, days: int = 30) -> dict:
     """How recent queries (widget and tickets) would fare at `threshold`: shown vs. content gap.
 
     A query's best confidence is its rank-1 Suggestion's; a widget query that showed nothing has no
-    Suggestion rows, so its `no_answer` event's `best_confidence` is used instead.
+    Suggestion rows, so its `no_answer` event's `best_confidence` is used instead (events that point
+    at a Suggestion row are already counted through it).
     """
     since = timezone.now() - timedelta(days=days)
     with connection.cursor() as cursor:
@@ -394,7 +398,7 @@ def threshold_preview(*, threshold: float, days: int = 30) -> dict:
                 SELECT confidence AS c FROM helpdesk_suggestion WHERE rank = 1 AND created_at >= %(since)s
                 UNION ALL
                 SELECT COALESCE((data->>'best_confidence')::float, 0) FROM helpdesk_event
-                WHERE kind = 'no_answer' AND widget_session_id IS NOT NULL AND created_at >= %(since)s
+                WHERE kind = 'no_answer' AND suggestion_id IS NULL AND created_at >= %(since)s
             ) q
             """,
             {"t": threshold, "since": since},

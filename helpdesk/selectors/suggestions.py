@@ -89,8 +89,13 @@ class SuggestionResult:
 
 
 def confidence_threshold() -> float:
-    """Return the confidence below which no suggestion is shown to a customer."""
-    return float(conf.get("CONFIDENCE_THRESHOLD"))
+    """Return the confidence below which no suggestion is shown to a customer.
+
+    The admin's value from the dashboard (DeskSettings) when one is saved, else HELPDESK's.
+    """
+    from helpdesk.services.desk_settings import current_confidence_threshold
+
+    return current_confidence_threshold()
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")

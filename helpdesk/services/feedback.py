@@ -79,20 +79,14 @@ def show_ticket_suggestions(*, ticket, since=None) -> list[Suggestion]:
     rows = _latest_batch(existing)
     if rows:
         return rows
-    from helpdesk.selectors import suggestions as engine
+    from helpdesk.selectors.suggestions import find_ticket_suggestions
+    from helpdesk.services.suggestions import record_suggestions
 
-    query = _ticket_query(ticket)
-    if not query:
+    result = find_ticket_suggestions(ticket=ticket)
+    if not result.query:
         return []
-    if hasattr(engine, "suggest_for_ticket"):
-        found = engine.suggest_for_ticket(ticket=ticket)
-    else:
-        found = engine.suggest_articles(text=query, locale=ticket.language or None)
-    try:
-        from helpdesk.services.suggestions import record_suggestions
-    except ImportError:
-        record_suggestions = _record_ticket_suggestions
-    rows = record_suggestions(suggestions=found, query=query, query_language=ticket.language, ticket=ticket)
+    rows = record_suggestions(suggestions=result.suggestions, query=result.query,
+                              query_language=result.language or ticket.language, ticket=ticket)
     return list(Suggestion.objects.filter(pk__in=[r.pk for r in rows]).select_related("article").order_by("rank"))
 
 
@@ -103,25 +97,3 @@ def _latest_batch(qs) -> list[Suggestion]:
             seen.add(row.article_id)
             rows.append(row)
     return sorted(rows, key=lambda r: r.rank)
-
-
-def _ticket_query(ticket) -> str:
-    from helpdesk.models import Message
-
-    messages = list(ticket.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-created_at", "-id")[:3])
-    return "\n".join([ticket.subject] + [m.body for m in reversed(messages)]).strip()[:2000]
-
-
-def _record_ticket_suggestions(*, suggestions, query, query_language="", ticket=None, widget_session=None, at=None):
-    # Stand-in until helpdesk.services.suggestions.record_suggestions exists (issue 3's contract).
-    rows = Suggestion.objects.bulk_create([
-        Suggestion(ticket=ticket, widget_session=widget_session, article_id=s.article_id, query=query,
-                   query_language=query_language, rank=rank, score=s.score, confidence=s.confidence,
-                   retrievers=list(s.retrievers))
-        for rank, s in enumerate(suggestions, start=1)
-    ])
-    kind = Event.Kind.SUGGESTIONS_SHOWN if rows else Event.Kind.NO_ANSWER
-    Event.objects.create(kind=kind, ticket=ticket, widget_session=widget_session, language=query_language,
-                         data={"text": query[:500], "suggestion_ids": [r.pk for r in rows]},
-                         created_at=at or timezone.now())
-    return rows
