@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import permissions as perms
 from helpdesk.forms import FeedbackForm, QueueFilterForm, ReplyForm, TicketUpdateForm, desk_users
-from helpdesk.models import Event, Message, Suggestion, Ticket
+from helpdesk.models import Message, Suggestion, Ticket
 from helpdesk.permissions import requires
 from helpdesk.selectors.queue import (
     agent_queue, attach_passages, latest_customer_message, queue_languages, ticket_conversation,
@@ -19,6 +19,7 @@ from helpdesk.selectors.queue import (
 from helpdesk.services.desk_settings import current_confidence_threshold
 from helpdesk.services import feedback
 from helpdesk.services.tickets import post_message
+from helpdesk.services.triage import update_ticket
 
 
 @require_GET
@@ -72,19 +73,12 @@ def ticket_reply(request, pk: int):
 @requires(perms.WORK_TICKETS, perms.CHANGE_TICKETS)
 def ticket_update(request, pk: int):
     ticket = get_object_or_404(Ticket, pk=pk)
-    was_open = ticket.is_open
-    form = TicketUpdateForm(request.POST, instance=ticket)
+    # The form validates on its own copy: ModelForm validation writes onto its instance.
+    form = TicketUpdateForm(request.POST, instance=Ticket.objects.get(pk=ticket.pk))
     if not form.is_valid():
-        ticket.refresh_from_db()
         return _render_ticket(request, ticket, update_form=form, status=400)
-    ticket = form.save(commit=False)
-    if was_open and ticket.status == Ticket.Status.SOLVED:
-        from django.utils import timezone
-
-        ticket.solved_at = timezone.now()
-        Event.objects.create(kind=Event.Kind.TICKET_RESOLVED, ticket=ticket, language=ticket.language,
-                             widget_session_id=ticket.widget_session_id)
-    ticket.save()
+    data = form.cleaned_data
+    update_ticket(ticket=ticket, status=data["status"], priority=data["priority"], assignee=data["assignee"])
     messages.success(request, _("Ticket updated."))
     return redirect("helpdesk:ticket", pk=ticket.pk)
 
