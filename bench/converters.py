@@ -1,0 +1,162 @@
+"""Converters from the public datasets in ../shared/data (or --data PATH) to BEIR layout.
+
+Each reads the original files where they lie (their licences travel with them; nothing is copied
+into the repository) and writes a labelled set under var/bench/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+from bench.beir import write_beir
+
+XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+
+
+def stackfaq(data: Path, out: Path) -> list[Path]:
+    """StackFAQ: paraphrased questions → the StackExchange thread (question + top answers) they ask for."""
+    root = json.loads((data / "stackfaq" / "stackExchange-FAQ.json").read_text(encoding="utf-8"))["root"]["qapair"]
+    corpus, queries, qrels = [], [], []
+    for i, pair in enumerate(root):
+        answers = pair.get("answer") or []
+        answers = [answers] if isinstance(answers, str) else answers
+        doc_id = f"thread-{i}"
+        corpus.append({"_id": doc_id, "title": str(pair.get("question", "")).strip(),
+                       "text": "\n\n".join(str(a).strip() for a in answers if a), "language": "en"})
+        rephrasings = pair.get("rephr") or []
+        rephrasings = [rephrasings] if isinstance(rephrasings, str) else rephrasings
+        for j, text in enumerate(rephrasings):
+            text = str(text or "").strip()
+            if len(text) > 3:  # the file marks skipped rephrasings with "*"
+                queries.append({"_id": f"q-{i}-{j}", "text": text, "language": "en"})
+                qrels.append((f"q-{i}-{j}", doc_id, 1))
+    return [write_beir(out / "stackfaq", corpus, queries, qrels)]
+
+
+def _intent_article(intent: str) -> dict:
+    words = intent.replace("_", " ")
+    return {"_id": intent, "title": words[:1].upper() + words[1:], "text": f"Help with {words}.", "language": "en"}
+
+
+def banking77(data: Path, out: Path, *, held_out_share: float = 0.2, seed: int = 7) -> list[Path]:
+    """BANKING77: customer queries → one article per intent, written from the intent's name.
+
+    Writes `banking77` (all intents) and `banking77-oos` (20% of intents left out of the corpus, their
+    queries kept with no relevant article: out-of-scope queries to calibrate "no good answer").
+    """
+    base = data / "banking77-nlupp" / "banking_data"
+    intents = json.loads((base / "categories.json").read_text(encoding="utf-8"))
+    with (base / "test.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    queries = [{"_id": f"t{i}", "text": row["text"], "language": "en"} for i, row in enumerate(rows)]
+    qrels = [(f"t{i}", row["category"], 1) for i, row in enumerate(rows)]
+    paths = [write_beir(out / "banking77", [_intent_article(i) for i in intents], queries, qrels)]
+
+    held_out = set(random.Random(seed).sample(intents, int(len(intents) * held_out_share)))
+    corpus = [_intent_article(i) for i in intents if i not in held_out]
+    oos_qrels = [(qid, did, score) if did not in held_out else (qid, "__out_of_scope__", 1)
+                 for qid, did, score in qrels]
+    paths.append(write_beir(out / "banking77-oos", corpus, queries, oos_qrels))
+    return paths
+
+
+def dstc11(data: Path, out: Path, *, split: str = "val") -> list[Path]:
+    """DSTC11 track 5: knowledge-seeking turns of multi-turn conversations → the entity FAQs that answer them.
+
+    The corpus is every FAQ (title "<entity>: <question>", text the answer). Queries are the turns whose
+    label cites at least one FAQ: text = the last user turn, history = the earlier turns.
+    """
+    base = data / "dstc11-track5" / "data"
+    knowledge = json.loads((base / "knowledge.json").read_text(encoding="utf-8"))
+    corpus = []
+    for domain, entities in knowledge.items():
+        for entity_id, entity in entities.items():
+            for faq_id, faq in (entity.get("faqs") or {}).items():
+                corpus.append({"_id": f"{domain}-{entity_id}-{faq_id}", "title": f"{entity['name']}: {faq['question']}",
+                               "text": faq["answer"], "language": "en"})
+    logs = json.loads((base / split / "logs.json").read_text(encoding="utf-8"))
+    labels = json.loads((base / split / "labels.json").read_text(encoding="utf-8"))
+    queries, qrels = [], []
+    for i, (log, label) in enumerate(zip(logs, labels)):
+        faqs = [k for k in label.get("knowledge") or [] if label.get("target") and k.get("doc_type") == "faq"]
+        if not faqs or not log:
+            continue
+        history = [{"speaker": "customer" if t["speaker"] == "U" else "agent", "text": t["text"]} for t in log[:-1]]
+        queries.append({"_id": f"d{i}", "text": log[-1]["text"], "history": history, "language": "en"})
+        for k in faqs:
+            qrels.append((f"d{i}", f"{k['domain']}-{k['entity_id']}-{k['doc_id']}", 1))
+    return [write_beir(out / "dstc11", corpus, queries, qrels)]
+
+
+def _xquad_language(data: Path, language: str):
+    """Return (sentences {doc id: text}, questions {qa id: text}, answer sentence {qa id: doc id})."""
+    squad = json.loads((data / "xquad-r" / "xquad-r" / f"{language}.json").read_text(encoding="utf-8"))
+    sentences, questions, answers = {}, {}, {}
+    for a, article in enumerate(squad["data"]):
+        for p, paragraph in enumerate(article["paragraphs"]):
+            breaks = paragraph["sentence_breaks"]
+            for s, sentence in enumerate(paragraph["sentences"]):
+                sentences[f"{a}-{p}-{s}"] = sentence
+            for qa in paragraph["qas"]:
+                start = qa["answers"][0]["answer_start"]
+                hit = next((s for s, (lo, hi) in enumerate(breaks) if lo <= start < hi), len(breaks) - 1)
+                questions[qa["id"]] = qa["question"]
+                answers[qa["id"]] = f"{a}-{p}-{hit}"
+    return sentences, questions, answers
+
+
+def xquad_r(data: Path, out: Path) -> list[Path]:
+    """XQuAD-R: questions → the sentence holding the answer, per language and English-corpus cross-language.
+
+    `xquad-r-LL`: questions in LL against LL's sentences. `xquad-r-cross`: questions in every other
+    language against the English sentences (the 11 versions are parallel: same question ids).
+    """
+    paths = []
+    english = _xquad_language(data, "en")
+    for language in XQUAD_LANGUAGES:
+        sentences, questions, answers = _xquad_language(data, language)
+        corpus = [{"_id": f"{language}-{d}", "title": "", "text": t, "language": language} for d, t in sentences.items()]
+        queries = [{"_id": f"{language}-{q}", "text": t, "language": language} for q, t in questions.items()]
+        qrels = [(f"{language}-{q}", f"{language}-{d}", 1) for q, d in answers.items()]
+        paths.append(write_beir(out / f"xquad-r-{language}", corpus, queries, qrels))
+    corpus = [{"_id": f"en-{d}", "title": "", "text": t, "language": "en"} for d, t in english[0].items()]
+    queries, qrels = [], []
+    for language in XQUAD_LANGUAGES:
+        if language == "en":
+            continue
+        _, questions, _ = _xquad_language(data, language)
+        for q, t in questions.items():
+            queries.append({"_id": f"{language}-{q}", "text": t, "language": language})
+            qrels.append((f"{language}-{q}", f"en-{english[2][q]}", 1))
+    paths.append(write_beir(out / "xquad-r-cross", corpus, queries, qrels))
+    return paths
+
+
+def tatoeba(data: Path, out: Path, *, per_language: int = 200, seed: int = 11) -> list[Path]:
+    """Tatoeba (LASER test set, 112 languages): `text<TAB>language` lines for evaluate_language.
+
+    The file names use ISO 639-3 codes; the expected tag is their BCP 47 form (`embeddings.language.to_bcp47`,
+    which folds individual languages into macrolanguages: cmn → zh, arb → ar, zsm → ms).
+    """
+    from embeddings.language import to_bcp47
+
+    base = data / "tatoeba-laser" / "data" / "tatoeba" / "v1"
+    rng = random.Random(seed)
+    lines = []
+    for path in sorted(base.glob("tatoeba.*-eng.*")):
+        code = path.suffix[1:]
+        if code == "eng" and not path.name.startswith("tatoeba.eng"):
+            continue
+        texts = [t.strip() for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
+        for text in rng.sample(texts, min(per_language, len(texts))):
+            lines.append(f"{text.replace(chr(9), ' ')}\t{to_bcp47(code)}\t{code}")
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "tatoeba.tsv"
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [target]
+
+
+CONVERTERS = {"stackfaq": stackfaq, "banking77": banking77, "dstc11": dstc11, "xquad-r": xquad_r, "tatoeba": tatoeba}

@@ -1,0 +1,219 @@
+"""Evaluate the suggestion engine on a labelled set in BEIR layout, in an isolated schema.
+
+    python manage.py evaluate_retrieval DIR [--mode hybrid|dense|lexical|all|M1,M2] [--json]
+        [--conversation last|window|customer] [--max-queries N] [--seed S]
+
+DIR holds `corpus.jsonl` (`_id`, `title`, `text`, optional `language`), `queries.jsonl` (`_id`,
+`text`, optional `language`, optional `history`: earlier turns, oldest first, each a string or
+{"speaker", "text"}) and `qrels/test.tsv` (`query-id`, `corpus-id`, `score`).
+
+The corpus goes into a fresh PostgreSQL schema (a copy of the article and passage tables) that
+this command creates and drops; the connection's search_path points there while it runs, so the
+live knowledge base is neither read nor written. Passages are made, indexed and embedded by the
+product's own code (chunking, `lexical.update_search_vectors`, `services.knowledge.embed_chunks`),
+and every query runs through `selectors.suggestions.find_suggestions`, the code behind the API and
+the widget.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from embeddings.chunking import chunk_article
+from helpdesk import conf, lexical, ranking
+from helpdesk.encoders import get_encoder
+from helpdesk.models import Article, Chunk
+from helpdesk.selectors.conversation import STRATEGIES, build_query
+from helpdesk.selectors.suggestions import MODES, find_suggestions
+from helpdesk.services.knowledge import embed_chunks
+
+DEPTH = 100
+EMBED_BATCH = 256
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.reader(handle, delimiter="\t"):
+            if not row or row[0] == "query-id":
+                continue
+            qrels[row[0]][row[1]] = int(float(row[2]))
+    return dict(qrels)
+
+
+def _turns(history, text: str) -> list[tuple[str, str]]:
+    turns = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            speaker = turn.get("speaker") or turn.get("role") or ""
+            turns.append(("customer" if speaker in ("customer", "user", "U") else "agent", turn.get("text", "")))
+        else:
+            turns.append(("unknown", str(turn)))
+    return turns + [("customer", text)]
+
+
+class EvaluationSpace:
+    """A throwaway schema holding copies of the article and passage tables."""
+
+    def __init__(self):
+        self.schema = f"helpdesk_eval_{uuid.uuid4().hex[:12]}"
+
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {self.schema}")
+            for table in ("helpdesk_article", "helpdesk_chunk"):
+                cursor.execute(f"CREATE TABLE {self.schema}.{table} (LIKE public.{table} INCLUDING ALL)")
+            cursor.execute(f"SET search_path TO {self.schema}, public")
+        lexical.forget_stats()
+        return self
+
+    def __exit__(self, *exc):
+        with connection.cursor() as cursor:
+            cursor.execute("SET search_path TO public")
+            cursor.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+        lexical.forget_stats()
+
+
+def load_corpus(corpus: list[dict], *, default_language: str, log=lambda msg: None) -> dict[int, str]:
+    """Write the corpus as published articles with passages and vectors; return article id → corpus id."""
+    encoder = get_encoder()
+    ids: dict[int, str] = {}
+    chunk_ids: list[int] = []
+    with transaction.atomic():
+        for start in range(0, len(corpus), 1000):
+            batch = corpus[start : start + 1000]
+            articles = Article.objects.bulk_create([
+                Article(title=(doc.get("title") or "")[:300], body=doc.get("text") or "",
+                        locale=doc.get("language") or default_language, status=Article.Status.PUBLISHED,
+                        external_id=str(doc["_id"])[:255])
+                for doc in batch
+            ])
+            chunks = []
+            for article in articles:
+                ids[article.id] = article.external_id
+                for passage in chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS")):
+                    chunks.append(Chunk(article=article, ordinal=passage.ordinal, text=passage.text,
+                                        passage=passage.body, content_hash=passage.content_hash,
+                                        language=article.locale))
+            created = Chunk.objects.bulk_create(chunks)
+            batch_ids = [c.id for c in created]
+            lexical.update_search_vectors(batch_ids)
+            chunk_ids += batch_ids
+    started = time.monotonic()
+    for start in range(0, len(chunk_ids), EMBED_BATCH):
+        embed_chunks(chunk_ids=chunk_ids[start : start + EMBED_BATCH], encoder=encoder)
+    log(f"embedded {len(chunk_ids)} passages of {len(corpus)} documents with {encoder.name} "
+        f"in {time.monotonic() - started:.1f}s")
+    lexical.forget_stats()
+    return ids
+
+
+def evaluate(queries: list[dict], qrels: dict, *, ids: dict[int, str], mode: str, strategy: str) -> dict:
+    """Run every query through the suggestion engine; return metrics overall and per language."""
+    per_query = []
+    latencies = []
+    for query in queries:
+        text = build_query(_turns(query.get("history"), query["text"]), strategy=strategy)
+        started = time.perf_counter()
+        result = find_suggestions(text=text, limit=DEPTH, mode=mode)
+        latencies.append(time.perf_counter() - started)
+        ranked = [ids.get(s.article_id) for s in result.suggestions]
+        relevant = qrels.get(str(query["_id"]), {})
+        per_query.append({
+            "language": query.get("language") or result.language or "und",
+            "ndcg@10": ranking.ndcg_at(ranked, relevant, 10),
+            "recall@10": ranking.recall_at(ranked, relevant, 10),
+            "recall@100": ranking.recall_at(ranked, relevant, 100),
+            "mrr@10": ranking.mrr_at(ranked, relevant, 10),
+        })
+    latencies.sort()
+    summary = {"overall": _mean(per_query), "per_language": {}}
+    by_language = defaultdict(list)
+    for row in per_query:
+        by_language[row["language"]].append(row)
+    summary["per_language"] = {lang: _mean(rows) for lang, rows in sorted(by_language.items())}
+    if latencies:
+        summary["latency_ms"] = {"p50": round(1000 * latencies[len(latencies) // 2], 1),
+                                 "p95": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 1)}
+    return summary
+
+
+def _mean(rows: list[dict]) -> dict:
+    keys = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+    out = {key: round(sum(r[key] for r in rows) / len(rows), 4) if rows else 0.0 for key in keys}
+    out["queries"] = len(rows)
+    return out
+
+
+class Command(BaseCommand):
+    help = "Evaluate the suggestion engine on a BEIR-layout labelled set (NDCG@10, Recall@10/100, MRR@10)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory")
+        parser.add_argument("--mode", default="hybrid",
+                            help="hybrid (default), dense, lexical, all, or a comma-separated list")
+        parser.add_argument("--conversation", default="window", choices=STRATEGIES,
+                            help="how queries with a history are built (default: window)")
+        parser.add_argument("--max-queries", type=int, default=0, help="evaluate a random sample of this many")
+        parser.add_argument("--seed", type=int, default=13)
+        parser.add_argument("--language", default="en", help="language of corpus documents without one")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object instead of a table")
+
+    def handle(self, *args, directory, mode, conversation, max_queries, seed, language, as_json: bool, **options):
+        root = Path(directory)
+        paths = {"corpus": root / "corpus.jsonl", "queries": root / "queries.jsonl", "qrels": root / "qrels" / "test.tsv"}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            raise CommandError(f"not a BEIR-layout directory; missing {', '.join(missing)}")
+        modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",") if m.strip()]
+        unknown = [m for m in modes if m not in MODES]
+        if unknown or not modes:
+            raise CommandError(f"unknown mode {', '.join(unknown) or mode!r}; choose from {', '.join(MODES)} or all")
+        try:
+            corpus, queries, qrels = read_jsonl(paths["corpus"]), read_jsonl(paths["queries"]), read_qrels(paths["qrels"])
+        except (ValueError, KeyError, UnicodeDecodeError) as exc:
+            raise CommandError(f"could not read the labelled set: {exc}") from exc
+        queries = [q for q in queries if str(q.get("_id")) in qrels and (q.get("text") or "").strip()]
+        if max_queries and len(queries) > max_queries:
+            queries = random.Random(seed).sample(queries, max_queries)
+        if not corpus or not queries:
+            raise CommandError("the labelled set has no documents or no judged queries")
+        log = (lambda msg: self.stderr.write(msg)) if as_json else (lambda msg: self.stdout.write(msg))
+        log(f"{root.name}: {len(corpus)} documents, {len(queries)} queries, modes {', '.join(modes)}")
+
+        report = {"dataset": root.name, "documents": len(corpus), "queries": len(queries),
+                  "conversation": conversation, "encoder": get_encoder().name, "results": {}}
+        with EvaluationSpace():
+            ids = load_corpus(corpus, default_language=language, log=log)
+            for m in modes:
+                report["results"][m] = evaluate(queries, qrels, ids=ids, mode=m, strategy=conversation)
+        if as_json:
+            self.stdout.write(json.dumps(report, ensure_ascii=False))
+        else:
+            self.stdout.write(format_table(report))
+
+
+def format_table(report: dict) -> str:
+    lines = [f"{report['dataset']} ({report['documents']} documents, {report['queries']} queries, "
+             f"encoder {report['encoder']})",
+             f"{'mode':8} {'language':10} {'queries':>7} {'NDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}"]
+    for mode, summary in report["results"].items():
+        rows = [("all", summary["overall"])] + list(summary["per_language"].items())
+        for language, m in rows:
+            lines.append(f"{mode:8} {language:10} {m['queries']:>7} {m['ndcg@10']:>8.4f} {m['recall@10']:>7.4f} "
+                         f"{m['recall@100']:>7.4f} {m['mrr@10']:>7.4f}")
+    return "\n".join(lines)

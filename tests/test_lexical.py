@@ -1,0 +1,65 @@
+"""Lexical retrieval: per-language full-text search, CJK/Thai bigrams, BM25 order."""
+
+import pytest
+
+from helpdesk import lexical
+from helpdesk.models import Article
+from helpdesk.services.knowledge import save_article
+
+
+def test_unspaced_scripts_become_character_bigrams_and_other_text_is_kept():
+    assert lexical.segment("重置密码 reset") == " 重置 置密 密码  reset"
+    assert lexical.segment("ดี") == " ดี "
+    assert lexical.segment("plain words") == "plain words"
+
+
+def test_languages_without_a_postgres_configuration_use_simple():
+    assert lexical.text_search_config("es-MX") == "spanish"
+    assert lexical.text_search_config("nb") == "norwegian"
+    assert lexical.text_search_config("zh") == "simple"
+    assert lexical.text_search_config(None) == "simple"
+
+
+@pytest.fixture
+def articles(db):
+    lexical.forget_stats()
+    made = {
+        "zh": save_article(title="如何重置密码", body="在登录页面点击忘记密码，我们会发送重置链接到您的邮箱。", locale="zh",
+                           status=Article.Status.PUBLISHED),
+        "th": save_article(title="การคืนเงิน", body="เราจะคืนเงินภายในเจ็ดวันทำการหลังจากได้รับสินค้า", locale="th",
+                           status=Article.Status.PUBLISHED),
+        "es": save_article(title="Cancelar suscripciones", body="Puedes cancelar tu suscripción desde Facturación.",
+                           locale="es", status=Article.Status.PUBLISHED),
+        "en": save_article(title="Printer error E1234", body="The printer shows E1234 when the paper tray is open.",
+                           locale="en", status=Article.Status.PUBLISHED),
+        "en2": save_article(title="Printer setup", body="Connect the printer to Wi-Fi from its settings menu.",
+                            locale="en", status=Article.Status.PUBLISHED),
+    }
+    yield made
+    lexical.forget_stats()
+
+
+def _articles(hits):
+    return [article_id for _, article_id, _, _ in hits]
+
+
+def test_chinese_and_thai_passages_are_found_by_a_few_words_of_the_query(articles):
+    assert _articles(lexical.search("忘记密码了怎么办", language="zh"))[0] == articles["zh"].id
+    assert _articles(lexical.search("คืนเงิน", language="th")) == [articles["th"].id]
+
+
+def test_spanish_stemming_matches_other_word_forms(articles):
+    assert _articles(lexical.search("cómo cancelo mi suscripción", language="es"))[0] == articles["es"].id
+
+
+def test_rare_exact_terms_outrank_common_ones(articles):
+    hits = lexical.search("my printer shows error E1234", language="en")
+    assert _articles(hits)[:2] == [articles["en"].id, articles["en2"].id]
+    assert hits[0][3] == pytest.approx(1.0)  # the best passage holds every query term
+    assert 0 < hits[1][3] < 1
+
+
+def test_queries_with_no_searchable_words_find_nothing(articles):
+    assert lexical.search("🙂🙂 !!", language="en") == []
+    assert lexical.search("'; DROP TABLE helpdesk_chunk; --", language="en") == []
+    assert isinstance(lexical.search("a:* & | ! <b>o\\'", language="en"), list)  # tsquery syntax is quoted, never parsed

@@ -1,0 +1,150 @@
+"""The suggestion engine through the database: hybrid retrieval, translations, confidence, bad input,
+and recording what was shown. The hashing encoder stands in for the model (the model is not the subject)."""
+
+import uuid
+
+import pytest
+
+from helpdesk import lexical
+from helpdesk.encoders import get_encoder
+from helpdesk.models import Article, Chunk, Event, Suggestion
+from helpdesk.selectors.suggestions import (
+    confidence_threshold, find_suggestions, find_ticket_suggestions, suggest_articles, suggest_for_ticket,
+)
+from helpdesk.services.knowledge import embed_chunks, save_article
+from helpdesk.services.suggestions import record_suggestions
+from helpdesk.services.tickets import open_ticket, post_message
+
+
+@pytest.fixture
+def kb(db, settings):
+    settings.HELPDESK = {"ENCODER": "hashing", "DEFAULT_LOCALE": "en", "CONFIDENCE_THRESHOLD": 0.35}
+    lexical.forget_stats()
+    group = uuid.uuid4()
+
+    def publish(title, body, locale="en", **kwargs):
+        return save_article(title=title, body=body, locale=locale, status=Article.Status.PUBLISHED, **kwargs)
+
+    made = {
+        "password": publish("Reset a forgotten password", "Open the sign-in page and choose Forgot password. "
+                            "We email you a reset link valid for 30 minutes.", translation_group=group),
+        "password_de": publish("Passwort zurücksetzen", "Öffnen Sie die Anmeldeseite und wählen Sie Passwort "
+                               "vergessen. Wir senden Ihnen einen Link.", locale="de", translation_group=group),
+        "error": publish("Printer error E1234", "The printer shows E1234 when the paper tray is open. Close it."),
+        "refund": publish("Refund timing", "Refunds reach your card within 5 to 10 business days."),
+        "draft": save_article(title="Secret roadmap password", body="Unpublished plans about password resets.",
+                              locale="en"),
+    }
+    embed_chunks(chunk_ids=list(Chunk.objects.values_list("id", flat=True)), encoder=get_encoder())
+    yield made
+    lexical.forget_stats()
+
+
+def test_hybrid_finds_the_article_and_names_both_retrievers(kb):
+    results = suggest_articles(text="I forgot my password, how can I reset it?", limit=3)
+    assert results[0].article_id == kb["password"].id
+    assert results[0].retrievers == ["dense", "lexical"]
+    assert results[0].url == f"/desk/kb/{kb['password'].id}/"
+    assert "reset link" in results[0].snippet
+    assert results[0].as_dict()["locale"] == "en"
+
+
+def test_exact_error_codes_are_found_lexically(kb):
+    result = find_suggestions(text="E1234", mode="lexical", limit=3)
+    assert [s.article_id for s in result.suggestions] == [kb["error"].id]
+
+
+def test_unpublished_articles_are_never_suggested(kb):
+    found = {s.article_id for s in suggest_articles(text="roadmap plans password", limit=10)}
+    assert kb["draft"].id not in found
+
+
+def test_one_article_per_translation_group_shown_in_the_customers_language(kb):
+    results = suggest_articles(text="reset forgotten password", limit=5, locale="de")
+    ids = [s.article_id for s in results]
+    assert ids[0] == kb["password_de"].id
+    assert kb["password"].id not in ids
+    assert results[0].locale == "de"
+    assert results[0].title == "Passwort zurücksetzen"
+
+
+def test_without_the_customers_translation_the_default_locale_is_shown(kb):
+    results = suggest_articles(text="Passwort vergessen Anmeldeseite", limit=5, locale="fr")
+    assert results[0].article_id == kb["password"].id
+    assert results[0].locale == "en"
+
+
+def test_below_the_threshold_there_is_a_reason_and_no_confident_answer(kb, settings):
+    settings.HELPDESK = {**settings.HELPDESK, "CONFIDENCE_THRESHOLD": 0.999}
+    result = find_suggestions(text="refund", limit=3)
+    assert confidence_threshold() == 0.999
+    assert result.suggestions and result.confident == []
+    assert result.no_answer_reason == "No article answers this question confidently enough to suggest it."
+    assert suggest_articles(text="refund", min_confidence=0.999) == []
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "The question is empty."),
+    ("   \n\t ", "The question is empty."),
+    ("\x00\x01\x02\x03", "The question is empty."),
+    ("🙂🔥🙏", "The question has no words to search for (only symbols or emoji)."),
+    ("%%% ??? ...", "The question has no words to search for (only symbols or emoji)."),
+])
+def test_unusable_text_gives_an_empty_result_with_a_reason(kb, text, reason):
+    result = find_suggestions(text=text)
+    assert result.suggestions == []
+    assert result.no_answer_reason == reason
+
+
+def test_huge_binary_and_hostile_text_is_answered_without_error(kb):
+    huge = "password reset " * 70_000  # ~1 MB
+    assert find_suggestions(text=huge).suggestions[0].article_id == kb["password"].id
+    junk = bytes(range(256)).decode("latin-1") * 50
+    assert isinstance(find_suggestions(text=junk).suggestions, list)
+    hostile = "<script>alert(1)</script>'; DROP TABLE helpdesk_article; -- password"
+    assert find_suggestions(text=hostile).suggestions[0].article_id == kb["password"].id
+    assert Article.objects.count() == 5
+    mixed = find_suggestions(text="Passwort 密码 password пароль")
+    assert mixed.suggestions[0].article_id in (kb["password"].id, kb["password_de"].id)
+
+
+def test_modes_limit_the_retrievers(kb):
+    assert {r for s in find_suggestions(text="refund card", mode="dense").suggestions for r in s.retrievers} == {"dense"}
+    assert {r for s in find_suggestions(text="refund card", mode="lexical").suggestions for r in s.retrievers} == {"lexical"}
+    with pytest.raises(ValueError):
+        find_suggestions(text="refund", mode="magic")
+
+
+def test_ticket_suggestions_use_the_conversation_and_the_tickets_language(kb):
+    ticket = open_ticket(subject="Hilfe", requester_email="k@example.com", language="de",
+                         body="Ich habe mein Passwort vergessen.")
+    post_message(ticket=ticket, author_kind="agent", body="Welches Konto?")
+    post_message(ticket=ticket, author_kind="customer", body="Das Konto mit der Anmeldeseite.")
+    result = find_ticket_suggestions(ticket=ticket)
+    assert result.query.startswith("Das Konto mit der Anmeldeseite. Welches Konto?")
+    assert "Passwort vergessen" in result.query
+    assert suggest_for_ticket(ticket=ticket)[0].article_id == kb["password_de"].id
+
+
+def test_recording_writes_ranked_rows_and_a_shown_event(kb):
+    ticket = open_ticket(subject="Refund", requester_email="r@example.com", body="When is my refund?", language="en")
+    shown = suggest_articles(text="refund business days card", limit=2)
+    rows = record_suggestions(suggestions=shown, query="refund business days card", query_language="en",
+                              ticket=ticket, threshold=0.0)
+    assert [(r.rank, r.article_id) for r in rows] == [(1, shown[0].article_id), (2, shown[1].article_id)]
+    assert Suggestion.objects.get(pk=rows[0].pk).retrievers == shown[0].retrievers
+    event = Event.objects.get(kind=Event.Kind.SUGGESTIONS_SHOWN, ticket=ticket)
+    assert event.suggestion_id == rows[0].id
+    assert event.data["suggestion_ids"] == [r.id for r in rows]
+
+
+def test_recording_an_empty_or_unconfident_list_is_a_no_answer_event(kb):
+    ticket = open_ticket(subject="?", requester_email="n@example.com", body="Nothing matches this", language="en")
+    assert record_suggestions(suggestions=[], query="zzz", ticket=ticket, no_answer_reason="No match.") == []
+    shown = suggest_articles(text="refund", limit=1)
+    record_suggestions(suggestions=shown, query="refund", ticket=ticket, threshold=1.01)
+    events = list(Event.objects.filter(ticket=ticket, kind=Event.Kind.NO_ANSWER).order_by("id"))
+    assert [e.data.get("reason") for e in events] == ["No match.", None]
+    assert Suggestion.objects.filter(ticket=ticket).count() == 1
+    with pytest.raises(ValueError):
+        record_suggestions(suggestions=shown, query="refund")
