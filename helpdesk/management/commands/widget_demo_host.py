@@ -27,18 +27,19 @@ def host_page(*, api: str, key: str, extra_css: str = "") -> str:
     })
 
 
-def make_server(*, html: str, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """An HTTP server answering GET / with `html` (port 0 picks a free port: see server.server_port)."""
-    payload = html.encode()
+def make_server(*, html: str = "", host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server answering GET / with `server.page_html` (port 0 picks a free port: server.server_port)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path.split("?")[0] not in ("/", "/index.html"):
                 self.send_error(404)
                 return
+            payload = self.server.page_html.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(payload)
 
@@ -47,6 +48,7 @@ def make_server(*, html: str, host: str = "127.0.0.1", port: int = 0) -> Threadi
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
+    server.page_html = html
     return server
 
 
