@@ -103,10 +103,12 @@ def _corpus_stats() -> _Stats:
             return cached
         with _stats_lock:
             cursor.execute("SELECT word, ndoc, nentry FROM ts_stat('SELECT search_vector FROM helpdesk_chunk')")
+            # Length = distinct lexemes (PostgreSQL's length(tsvector)): cheap to read per row, and
+            # BM25's length normalisation only needs a consistent measure.
             frequencies, entries = {}, 0
-            for word, ndoc, nentry in cursor.fetchall():
+            for word, ndoc, _ in cursor.fetchall():
                 frequencies[word] = ndoc
-                entries += nentry
+                entries += ndoc
             cursor.execute("SELECT count(*) FROM helpdesk_chunk WHERE search_vector IS NOT NULL")
             total = cursor.fetchone()[0]
             stats = _Stats(total, entries / total if total else 1.0, frequencies)
@@ -159,8 +161,7 @@ def search(text: str, *, language: str | None, limit: int = 100) -> list[tuple[i
                 ORDER BY ts_rank(search_vector, %s::tsquery, 1) DESC
                 LIMIT %s
             )
-            SELECT h.id, h.article_id,
-                   (SELECT sum(coalesce(array_length(u.positions, 1), 1)) FROM unnest(h.search_vector) u) AS length,
+            SELECT h.id, h.article_id, length(h.search_vector),
                    array_agg(m.lexeme), array_agg(coalesce(array_length(m.positions, 1), 1))
             FROM hits h, unnest(h.search_vector) m
             WHERE m.lexeme = ANY(%s)

@@ -1,5 +1,6 @@
 import uuid
 
+from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +66,8 @@ class Chunk(models.Model):
     class Meta:
         ordering = ["article_id", "ordinal"]
         constraints = [models.UniqueConstraint(fields=["article", "ordinal"], name="helpdesk_chunk_ordinal")]
+        # Lexical retrieval matches passages with `search_vector @@ tsquery` (helpdesk.lexical).
+        indexes = [GinIndex(fields=["search_vector"], name="helpdesk_chunk_search_gin")]
 
     def __str__(self):
         return f"{self.article_id}#{self.ordinal}"

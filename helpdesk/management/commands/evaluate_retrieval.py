@@ -166,8 +166,9 @@ class Command(BaseCommand):
         parser.add_argument("directory")
         parser.add_argument("--mode", default="hybrid",
                             help="hybrid (default), dense, lexical, all, or a comma-separated list")
-        parser.add_argument("--conversation", default="window", choices=STRATEGIES,
-                            help="how queries with a history are built (default: window)")
+        parser.add_argument("--conversation", default="window",
+                            help=f"how queries with a history are built: {', '.join(STRATEGIES)} (default: window); "
+                                 "a comma-separated list compares several")
         parser.add_argument("--max-queries", type=int, default=0, help="evaluate a random sample of this many")
         parser.add_argument("--seed", type=int, default=13)
         parser.add_argument("--language", default="en", help="language of corpus documents without one")
@@ -179,6 +180,9 @@ class Command(BaseCommand):
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
             raise CommandError(f"not a BEIR-layout directory; missing {', '.join(missing)}")
+        strategies = [c.strip() for c in conversation.split(",") if c.strip()]
+        if not strategies or any(c not in STRATEGIES for c in strategies):
+            raise CommandError(f"unknown conversation strategy in {conversation!r}; choose from {', '.join(STRATEGIES)}")
         modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",") if m.strip()]
         unknown = [m for m in modes if m not in MODES]
         if unknown or not modes:
@@ -196,11 +200,15 @@ class Command(BaseCommand):
         log(f"{root.name}: {len(corpus)} documents, {len(queries)} queries, modes {', '.join(modes)}")
 
         report = {"dataset": root.name, "documents": len(corpus), "queries": len(queries),
-                  "conversation": conversation, "encoder": get_encoder().name, "results": {}}
+                  "conversation": strategies[0], "encoder": get_encoder().name, "results": {}}
+        by_strategy = {}
         with EvaluationSpace():
             ids = load_corpus(corpus, default_language=language, log=log)
-            for m in modes:
-                report["results"][m] = evaluate(queries, qrels, ids=ids, mode=m, strategy=conversation)
+            for strategy in strategies:
+                by_strategy[strategy] = {m: evaluate(queries, qrels, ids=ids, mode=m, strategy=strategy) for m in modes}
+        report["results"] = by_strategy[strategies[0]]
+        if len(strategies) > 1:
+            report["by_conversation"] = by_strategy
         if as_json:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
         else:
@@ -211,9 +219,12 @@ def format_table(report: dict) -> str:
     lines = [f"{report['dataset']} ({report['documents']} documents, {report['queries']} queries, "
              f"encoder {report['encoder']})",
              f"{'mode':8} {'language':10} {'queries':>7} {'NDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}"]
-    for mode, summary in report["results"].items():
-        rows = [("all", summary["overall"])] + list(summary["per_language"].items())
-        for language, m in rows:
-            lines.append(f"{mode:8} {language:10} {m['queries']:>7} {m['ndcg@10']:>8.4f} {m['recall@10']:>7.4f} "
-                         f"{m['recall@100']:>7.4f} {m['mrr@10']:>7.4f}")
+    for strategy, results in report.get("by_conversation", {report["conversation"]: report["results"]}).items():
+        if "by_conversation" in report:
+            lines.append(f"conversation query: {strategy}")
+        for mode, summary in results.items():
+            rows = [("all", summary["overall"])] + list(summary["per_language"].items())
+            for language, m in rows:
+                lines.append(f"{mode:8} {language:10} {m['queries']:>7} {m['ndcg@10']:>8.4f} {m['recall@10']:>7.4f} "
+                             f"{m['recall@100']:>7.4f} {m['mrr@10']:>7.4f}")
     return "\n".join(lines)
