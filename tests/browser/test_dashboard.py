@@ -129,7 +129,7 @@ def test_screenshots_of_queue_ticket_rtl_kb_editor_and_metrics(browser, live_ser
             page.goto(f"{live_server.url}{path}")
             page.locator(ready).first.wait_for()
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(screenshot_dir / f"dashboard-{name}-{label}.png"), full_page=name != "metrics")
+            page.screenshot(path=str(screenshot_dir / f"dashboard-{name}-{label}.png"), full_page=True)
             if name == "ticket-ar":
                 with page.expect_navigation():
                     page.select_option("#ui-language", "en")
