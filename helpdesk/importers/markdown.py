@@ -12,6 +12,8 @@ from helpdesk.importers.cleaning import decode_text, html_to_text
 from helpdesk.importers.records import ImportFormatError, Record, field_names, optional, validated
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+# libyaml's loader when present: same safe subset, several times faster on thousands of files.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HEADING = re.compile(r"\A\s*#[ \t]+(.+?)[ \t#]*(?:\n|\Z)")
 
 
@@ -21,7 +23,7 @@ def parse(name: str, data: bytes) -> list[Record]:
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            meta = yaml.safe_load(match.group(1)) or {}
+            meta = yaml.load(match.group(1), Loader=_LOADER) or {}
         except yaml.YAMLError as exc:
             raise ImportFormatError(f"the front matter is not valid YAML: {exc}".split("\n")[0]) from exc
         if not isinstance(meta, dict):
