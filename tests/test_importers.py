@@ -69,6 +69,15 @@ def test_single_html_page_uses_meta_tags_and_html_lang():
     assert record.body == "La spedizione è gratuita sopra i 50 euro."
 
 
+def test_xhtml_with_an_encoding_declaration_and_empty_html_are_handled():
+    xhtml = ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml" lang="de">'
+             "<body><h1>Versand</h1><p>Der Versand ist kostenlos.</p></body></html>").encode()
+    [record] = parse_file("versand.xhtml.html", xhtml)
+    assert (record.title, record.locale, record.body) == ("Versand", "de", "Der Versand ist kostenlos.")
+    with pytest.raises(ImportFormatError):
+        parse_file("empty.html", b"   ")
+
+
 def test_csv_columns_map_to_fields_and_html_bodies_are_cleaned():
     records = parse_file("faq.csv", read("faq.csv"))
     assert [(r.locale, r.external_id, r.translation_key) for r in records] == [

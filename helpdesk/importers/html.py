@@ -7,6 +7,8 @@ Metadata comes from `data-*` attributes on each `<article>` (`data-external-id`,
 
 from __future__ import annotations
 
+import re
+
 import lxml.html
 from lxml import etree
 
@@ -14,10 +16,12 @@ from helpdesk.importers.cleaning import decode_text, html_to_text
 from helpdesk.importers.records import ImportFormatError, Record, field_names, optional, validated
 
 HEADINGS = ("h1", "h2", "h3")
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 
 
 def parse(name: str, data: bytes) -> list[Record]:
-    text = decode_text(data)
+    # lxml refuses str input that still declares an encoding (XHTML exports): the bytes are decoded already.
+    text = _XML_DECLARATION.sub("", decode_text(data), count=1)
     try:
         document = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
