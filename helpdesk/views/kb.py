@@ -62,10 +62,14 @@ def embedding_state(request, pk: int):
 @requires(perms.READ_KB, perms.EDIT_KB)
 def article_edit(request, pk: int):
     """Edit an article beside its translations; `?locale=xx` edits (or starts) the translation into xx."""
-    source = get_object_or_404(Article, pk=pk)
-    group = {a.locale: a for a in Article.objects.filter(translation_group=source.translation_group)}
-    target_locale = to_bcp47(request.GET.get("locale", "") or source.locale)
+    current = get_object_or_404(Article, pk=pk)
+    members = list(Article.objects.filter(translation_group=current.translation_group).order_by("created_at", "id"))
+    group = {a.locale: a for a in members}
+    source = members[0]  # the group's first article is the source translations follow
+    target_locale = to_bcp47(request.GET.get("locale", "") or current.locale)
     target = group.get(target_locale)
+    # Beside the editor: the source, or (when editing the source) its first translation.
+    compare = source if target != source else next((a for a in members if a != source), None)
     if request.method == "POST":
         form = ArticleForm(request.POST)
         if form.is_valid():
@@ -85,7 +89,7 @@ def article_edit(request, pk: int):
         form = ArticleForm(initial=initial)
         status = 200
     return render(request, "helpdesk/kb_edit.html", {
-        "source": source, "target": target, "form": form, "group": sorted(group.values(), key=lambda a: a.locale),
+        "source": current, "compare": compare, "is_source": target == source, "target": target, "form": form, "group": sorted(group.values(), key=lambda a: a.locale),
         "embedding": article_embedding_state(target) if target else None,
         "can_publish": request.user.has_perm(perms.PUBLISH_KB),
     }, status=status)
