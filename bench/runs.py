@@ -1,0 +1,225 @@
+"""The benchmark runs behind `python -m bench NAME` (Django is set up by bench/__main__.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from django.core.management import call_command
+
+from bench import converters
+from bench.beir import DATA, OUT, read_beir
+from bench.bm25 import bm25_reference
+
+XQUAD = [f"xquad-r-{lang}" for lang in converters.XQUAD_LANGUAGES]
+# (set, queries evaluated, BM25 language); sizes keep `retrieval` under ~25 minutes on 2 cores.
+SETS = [("stackfaq", 400, "en"), ("banking77", 600, "en"), ("dstc11", 367, "en")] + \
+       [(name, 200, name.rsplit("-", 1)[1]) for name in XQUAD] + [("xquad-r-cross", 500, "en")]
+SEED = 13
+
+
+def convert(args) -> int:
+    names = args.datasets or list(converters.CONVERTERS)
+    for name in names:
+        for path in converters.CONVERTERS[name](DATA, OUT):
+            print(f"{name}: wrote {path}")
+    return 0
+
+
+def _ensure_converted(names: set[str]):
+    """Convert the public sets these names come from, unless already converted."""
+    for dataset in names:
+        target = OUT / ("tatoeba.tsv" if dataset == "tatoeba" else dataset)
+        if target.exists():
+            continue
+        source = next(s for s in ("xquad-r", "banking77", "stackfaq", "dstc11", "tatoeba") if dataset.startswith(s))
+        converters.CONVERTERS[source](DATA, OUT)
+
+
+def _sampled_queries(directory: Path, n: int) -> tuple[list[dict], list[dict], dict]:
+    """The same sample evaluate_retrieval takes with --max-queries n --seed SEED."""
+    corpus, queries, qrels = read_beir(directory)
+    queries = [q for q in queries if str(q.get("_id")) in qrels and (q.get("text") or "").strip()]
+    if len(queries) > n:
+        queries = random.Random(SEED).sample(queries, n)
+    return corpus, queries, qrels
+
+
+def _evaluate(directory: Path, n: int, *, conversation: str = "window") -> dict:
+    out = io.StringIO()
+    call_command("evaluate_retrieval", str(directory), "--mode", "all", "--json", "--max-queries", str(n),
+                 "--seed", str(SEED), "--conversation", conversation, stdout=out, stderr=io.StringIO())
+    return json.loads(out.getvalue())
+
+
+def retrieval(args) -> int:
+    from helpdesk.selectors.conversation import build_query
+    from helpdesk.management.commands.evaluate_retrieval import _turns
+
+    sets = [s for s in SETS if not args.datasets or s[0] in args.datasets]
+    _ensure_converted({name for name, _, _ in sets})
+    started = time.monotonic()
+    rows, details = [], {}
+    for name, n, language in sets:
+        n = max(20, n // 4) if args.quick else n
+        directory = OUT / name
+        conversation = "window,last,customer" if name == "dstc11" else "window"
+        t0 = time.monotonic()
+        report = _evaluate(directory, n, conversation=conversation)
+        corpus, queries, qrels = _sampled_queries(directory, n)
+        bm25 = bm25_reference(corpus, [(str(q["_id"]), build_query(_turns(q.get("history"), q["text"])))
+                                       for q in queries], qrels, language=language)
+        report["bm25"] = bm25
+        if name == "dstc11":
+            report["bm25_last"] = bm25_reference(corpus, [(str(q["_id"]), q["text"]) for q in queries], qrels)
+        details[name] = report
+        r = report["results"]
+        rows.append((name, report["documents"], report["queries"], r["dense"]["overall"], r["lexical"]["overall"],
+                     r["hybrid"]["overall"], bm25, time.monotonic() - t0))
+        print(f"  {name}: {report['documents']} documents, {report['queries']} queries "
+              f"({time.monotonic() - t0:.0f}s)", flush=True)
+
+    encoder = next(iter(details.values()))["encoder"] if details else "?"
+    print(f"\nNDCG@10 by retriever (encoder {encoder}; bm25 = bm25s reference on the same queries)")
+    print(f"{'set':16} {'docs':>6} {'queries':>7} {'dense':>7} {'lexical':>7} {'hybrid':>7} {'bm25':>7}"
+          f" {'hyb R@10':>8} {'hyb R@100':>9} {'hyb MRR':>7} {'bm25 R@100':>10}")
+    for name, docs, nq, dense, lex, hyb, bm25, _ in rows:
+        print(f"{name:16} {docs:>6} {nq:>7} {dense['ndcg@10']:>7.4f} {lex['ndcg@10']:>7.4f} {hyb['ndcg@10']:>7.4f} "
+              f"{bm25['ndcg@10']:>7.4f} {hyb['recall@10']:>8.4f} {hyb['recall@100']:>9.4f} {hyb['mrr@10']:>7.4f} "
+              f"{bm25['recall@100']:>10.4f}")
+    if rows:
+        mean = lambda i: statistics.mean(row[i]["ndcg@10"] for row in rows)  # noqa: E731
+        print(f"{'mean':16} {'':>6} {'':>7} {mean(3):>7.4f} {mean(4):>7.4f} {mean(5):>7.4f} {mean(6):>7.4f}")
+        wins = [row[0] for row in rows if row[5]["ndcg@10"] + 1e-9 < max(row[3]["ndcg@10"], row[4]["ndcg@10"])]
+        print(f"hybrid below the better single retriever on: {', '.join(wins) or 'none'}")
+
+    if "dstc11" in details:
+        by = details["dstc11"]["by_conversation"]
+        print("\nDSTC11 track 5, conversation query construction (NDCG@10 / R@10)")
+        for strategy, results in by.items():
+            print(f"  {strategy:9} " + "  ".join(f"{m} {results[m]['overall']['ndcg@10']:.4f}/"
+                                                 f"{results[m]['overall']['recall@10']:.4f}" for m in results))
+        print(f"  bm25 window {details['dstc11']['bm25']['ndcg@10']:.4f}   bm25 last {details['dstc11']['bm25_last']['ndcg@10']:.4f}")
+
+    same = [name for name in XQUAD if name in details]
+    if same:
+        english = details.get("xquad-r-en", {}).get("results", {}).get("hybrid", {}).get("overall", {}).get("ndcg@10")
+        print("\nXQuAD-R same-language NDCG@10 (hybrid; ratio to English)")
+        for name in same:
+            value = details[name]["results"]["hybrid"]["overall"]["ndcg@10"]
+            ratio = f"{value / english:.2f}" if english else "-"
+            print(f"  {name.rsplit('-', 1)[1]:3} {value:.4f}  x{ratio}  (dense {details[name]['results']['dense']['overall']['ndcg@10']:.4f},"
+                  f" lexical {details[name]['results']['lexical']['overall']['ndcg@10']:.4f}, bm25 {details[name]['bm25']['ndcg@10']:.4f})")
+    if "xquad-r-cross" in details:
+        print("\nXQuAD-R cross-language (question in X, English sentences), hybrid NDCG@10 per language")
+        per = details["xquad-r-cross"]["results"]["hybrid"]["per_language"]
+        print("  " + "  ".join(f"{lang} {m['ndcg@10']:.3f}" for lang, m in per.items()))
+    print(f"\ntotal {time.monotonic() - started:.0f}s")
+    if args.json:
+        args.json.write_text(json.dumps(details, ensure_ascii=False, indent=1))
+    return 0
+
+
+def language(args) -> int:
+    _ensure_converted({"tatoeba"})
+    out = io.StringIO()
+    started = time.monotonic()
+    call_command("evaluate_language", str(OUT / "tatoeba.tsv"), "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    print(f"Tatoeba (LASER test set), {report['lines']} sentences in {report['languages']} languages "
+          f"({time.monotonic() - started:.0f}s)")
+    for scope in ("supported", "all"):
+        s = report[scope]
+        print(f"  {scope:9} {s['languages']:>3} languages  accuracy {s['accuracy']:.4f}  macro {s['macro_accuracy']:.4f}")
+    print(f"  not supported by the detector: {', '.join(report['unsupported'])}")
+    weak = {t: r["accuracy"] for t, r in report["per_language"].items() if r["accuracy"] < 0.9 and t not in report["unsupported"]}
+    print("  supported languages under 90%: " + ", ".join(f"{t} {a:.2f}" for t, a in sorted(weak.items(), key=lambda kv: kv[1])))
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+def latency(args) -> int:
+    """p50/p95 of one suggestion (language detection, query encoding on CPU, both searches, fusion)."""
+    from helpdesk.encoders import get_encoder
+    from helpdesk.management.commands.evaluate_retrieval import EvaluationSpace, load_corpus
+    from helpdesk.selectors.suggestions import find_suggestions
+
+    _ensure_converted({"dstc11", "stackfaq", "banking77", *XQUAD})
+    corpus = []
+    for name in ["dstc11"] + XQUAD:
+        docs, _, _ = read_beir(OUT / name)
+        corpus += docs
+    corpus = corpus[: args.articles]
+    queries = []
+    for name in ("stackfaq", "banking77", "dstc11", "xquad-r-de", "xquad-r-zh"):
+        _, qs, _ = read_beir(OUT / name)
+        queries += [q["text"] for q in random.Random(SEED).sample(qs, 40)]
+    print(f"{len(corpus)} published articles (DSTC11 FAQs + XQuAD-R sentences in 11 languages), "
+          f"{len(queries)} queries, encoder {get_encoder().name}")
+    with EvaluationSpace():
+        t0 = time.monotonic()
+        load_corpus(corpus, default_language="en")
+        print(f"loaded and embedded in {time.monotonic() - t0:.0f}s")
+        for text in queries[:10]:  # warm up: model, caches, corpus statistics
+            find_suggestions(text=text)
+        encoder = get_encoder()
+        total, encode = [], []
+        for text in queries:
+            t = time.perf_counter()
+            encoder.encode_queries([text])
+            encode.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            find_suggestions(text=text)
+            total.append(time.perf_counter() - t)
+
+    def pct(values, p):
+        values = sorted(values)
+        return 1000 * values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+    print(f"suggestion latency: p50 {pct(total, 50):.1f} ms  p95 {pct(total, 95):.1f} ms  (n={len(total)})")
+    print(f"  of which query encoding: p50 {pct(encode, 50):.1f} ms  p95 {pct(encode, 95):.1f} ms")
+    return 0
+
+
+def calibrate(args) -> int:
+    """Fit the logistic confidence on the top suggestion of StackFAQ, DSTC11 and BANKING77 with 20% of
+    intents held out (their queries have no answer in the corpus)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from helpdesk.management.commands.evaluate_retrieval import EvaluationSpace, _turns, load_corpus
+    from helpdesk.selectors.conversation import build_query
+    from helpdesk.selectors.suggestions import find_suggestions
+
+    _ensure_converted({"banking77-oos", "stackfaq", "dstc11"})
+    features, labels = [], []
+    for name, n in (("banking77-oos", 600), ("stackfaq", 300), ("dstc11", 300)):
+        corpus, queries, qrels = _sampled_queries(OUT / name, n)
+        with EvaluationSpace():
+            ids = load_corpus(corpus, default_language="en")
+            for q in queries:
+                result = find_suggestions(text=build_query(_turns(q.get("history"), q["text"])), limit=1)
+                if not result.suggestions:
+                    continue
+                top = result.suggestions[0]
+                lexical_rank = top.evidence.get("lexical_rank")
+                features.append([top.evidence.get("dense", 0.15), 1 / lexical_rank if lexical_rank else 0.0,
+                                 1.0 if top.evidence.get("agree") else 0.0])
+                labels.append(int(qrels.get(str(q["_id"]), {}).get(ids[top.matched_article_id or top.article_id], 0) > 0))
+        print(f"  {name}: {len(queries)} queries", flush=True)
+    x, y = np.array(features), np.array(labels)
+    model = LogisticRegression(C=10.0).fit(x, y)
+    bias, (dense, lex, agree) = float(model.intercept_[0]), model.coef_[0]
+    print(f"fitted on {len(y)} top suggestions ({y.mean():.1%} correct):")
+    print(f"  Calibration(bias={bias:.2f}, dense={dense:.2f}, lexical={lex:.2f}, agree={agree:.2f})")
+    p = model.predict_proba(x)[:, 1]
+    print("  threshold  shown  precision  (of the shown, how many are right)")
+    for t in (0.2, 0.3, 0.35, 0.4, 0.5, 0.6):
+        shown = p >= t
+        print(f"  {t:9.2f}  {shown.mean():5.1%}  {y[shown].mean() if shown.any() else 0:9.1%}")
+    return 0
