@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -92,12 +93,21 @@ def sync_chunks(article: Article) -> list[int]:
 
 def enqueue_embedding(chunk_ids: list[int]) -> None:
     """Queue embedding tasks in bounded batches, once the surrounding transaction commits."""
-    from helpdesk import tasks
-
     size = conf.get("EMBED_TASK_CHUNKS")
     for start in range(0, len(chunk_ids), size):
-        batch = chunk_ids[start : start + size]
-        tasks.embed_chunks.delay_on_commit(batch)
+        transaction.on_commit(partial(_send_embed_task, chunk_ids[start : start + size]))
+
+
+def _send_embed_task(batch: list[int]) -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from helpdesk import tasks
+
+    try:
+        tasks.embed_chunks.delay(batch)
+    except BrokerError as exc:
+        # The rows are committed; the periodic sweep embeds them once the broker is back.
+        logger.warning("broker unreachable, %d chunks left for the sweep: %s", len(batch), exc)
 
 
 def embed_chunks(*, chunk_ids: list[int], encoder=None) -> int:
