@@ -58,7 +58,14 @@ class Processes:
                 proc.kill()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # A terminal closing or `kill` stops us as cleanly as Ctrl-C: no orphaned worker or server.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     started = time.monotonic()
@@ -110,16 +117,17 @@ def _wait_for_embeddings(procs: Processes) -> None:
     from helpdesk.services.knowledge import pending_chunk_ids
 
     total = Chunk.objects.count()
-    last = None
+    last_print = 0.0
     while True:
         procs.check()
         pending = len(pending_chunk_ids())
-        if pending != last:
-            print(f"  embedding knowledge base: {total - pending}/{total} passages", flush=True)
-            last = pending
         if pending == 0:
+            print(f"  knowledge base embedded: {total} passages", flush=True)
             return
-        time.sleep(1)
+        if time.monotonic() - last_print > 5:
+            print(f"  embedding knowledge base: {total - pending}/{total} passages", flush=True)
+            last_print = time.monotonic()
+        time.sleep(0.5)
 
 
 def _print_welcome(port: int, widget_port: int, settings, elapsed: float) -> None:
