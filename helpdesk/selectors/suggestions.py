@@ -13,9 +13,12 @@ Public names other parts rely on: `suggest_articles`, `suggest_for_ticket`, `fin
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import transaction
 from django.urls import reverse
 
@@ -122,6 +125,27 @@ def _retriever_weights(language: str | None) -> dict[str, float]:
     return {"dense": 1.0, "lexical": 1.0}
 
 
+_vector_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+VECTOR_CACHE_SIZE = 512
+_vector_lock = threading.Lock()
+
+
+def _query_vector(encoder, query: str) -> np.ndarray:
+    """Encode `query`, remembering recent ones: widget users retype and agents reopen tickets."""
+    key = (encoder.name, query)
+    with _vector_lock:
+        vector = _vector_cache.get(key)
+        if vector is not None:
+            _vector_cache.move_to_end(key)
+            return vector
+    vector = encoder.encode_queries([query])[0]
+    with _vector_lock:
+        _vector_cache[key] = vector
+        while len(_vector_cache) > VECTOR_CACHE_SIZE:
+            _vector_cache.popitem(last=False)
+    return vector
+
+
 def find_suggestions(
     *,
     text: str,
@@ -160,7 +184,7 @@ def find_suggestions(
     with transaction.atomic():
         if mode in ("hybrid", "dense"):
             encoder = get_encoder()
-            vector = encoder.encode_queries([query])[0]
+            vector = _query_vector(encoder, query)
             per_retriever["dense"] = ranking.best_per_article(vectors.nearest_chunks(
                 vector, encoder=encoder.name, limit=fetch, ef_search=conf.get("HNSW_EF_SEARCH")))
         if mode in ("hybrid", "lexical"):
