@@ -68,6 +68,7 @@ def main() -> int:
     signal.signal(signal.SIGHUP, _interrupt)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    os.environ.setdefault("HELPDESK_WARM_ENCODER", "1")
     started = time.monotonic()
     print("Polyglot Desk: starting embedded PostgreSQL + pgvector and Redis…", flush=True)
     import django
