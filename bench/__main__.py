@@ -4,6 +4,7 @@
     python -m bench retrieval [--quick]  evaluate every set (dense, lexical, hybrid) beside a bm25s reference
     python -m bench language             language identification accuracy on Tatoeba (112 languages)
     python -m bench latency              suggestion latency p50/p95 with 10k published articles
+    python -m bench widget_load          widget suggest endpoint under concurrent load: req/s, p50/p95/p99
     python -m bench calibrate            fit the confidence calibration on sets with out-of-scope queries
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
 
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench import dashboard
 
         return dashboard.main((argv if argv is not None else sys.argv[1:])[1:])
+    if (argv if argv is not None else sys.argv[1:])[:1] == ["widget_load"]:
+        os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
+        from bench import widget_load
+
+        return widget_load.main((argv if argv is not None else sys.argv[1:])[1:])
     parser.add_argument("name", choices=["convert", "retrieval", "language", "latency", "calibrate"])
     parser.add_argument("datasets", nargs="*", help="for convert/retrieval: only these sets")
     parser.add_argument("--data", type=Path, help="where the public datasets lie")
