@@ -92,6 +92,9 @@ def main() -> int:
                            "-c", "1", "-B", "-s", str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
                            "-l", "info", "-n", "desk@%h"])
     procs.start("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+    # A stand-in customer site on its own origin, embedding the widget with the demo site's key.
+    procs.start("widget-demo", [python, "manage.py", "widget_demo_host", "--port", str(widget_port),
+                                "--api", f"http://127.0.0.1:{port}"])
     try:
         _wait_for_embeddings(procs)
         _print_welcome(port, widget_port, settings, time.monotonic() - started)
@@ -142,6 +145,7 @@ Polyglot Desk is running (ready in {elapsed:.0f}s).
   Agent dashboard   http://127.0.0.1:{port}/desk/
       agent login   agent / {logins['agent']}
       admin login   admin / {logins['admin']}
+  Widget demo site  http://127.0.0.1:{widget_port}/  (a customer's page on another origin, with the widget)
   Logs              {Path(settings.VAR_DIR) / 'log'}
 
 Ctrl-C stops it; the data stays in {settings.VAR_DIR} for the next run.
