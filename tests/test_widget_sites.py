@@ -1,0 +1,74 @@
+"""Admin pages for widget sites: only admins reach them; create, rotate and revoke keys through forms."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from helpdesk.models import WidgetSite
+from helpdesk.roles import ensure_roles
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    _, admins = ensure_roles()
+    user = User.objects.create_user("boss", password="a-long-test-password")
+    user.groups.add(admins)
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_visitors_go_to_sign_in_and_agents_are_refused(client):
+    assert client.get("/desk/widget-sites/").status_code == 302
+    agents, _ = ensure_roles()
+    agent = User.objects.create_user("ana", password="a-long-test-password")
+    agent.groups.add(agents)
+    client.force_login(agent)
+    assert client.get("/desk/widget-sites/").status_code == 403
+    assert client.post("/desk/widget-sites/new/", {"name": "x", "allowed_origins": "https://x.example",
+                                                    "default_locale": "en", "requests_per_minute": 10,
+                                                    "client_requests_per_minute": 5}).status_code == 403
+    assert not WidgetSite.objects.exists()
+
+
+def test_an_admin_creates_a_site_and_gets_the_embed_code(admin_client):
+    response = admin_client.post("/desk/widget-sites/new/", {
+        "name": "Shop", "allowed_origins": "https://shop.example.com/\nhttp://localhost:8001",
+        "default_locale": "es", "requests_per_minute": 300, "client_requests_per_minute": 30,
+    })
+    site = WidgetSite.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/desk/widget-sites/{site.pk}/"
+    assert site.origins == ["https://shop.example.com", "http://localhost:8001"]
+    assert (site.default_locale, site.requests_per_minute, site.client_requests_per_minute) == ("es", 300, 30)
+
+    page = admin_client.get(response["Location"]).content.decode()
+    assert f'data-key=&quot;{site.key}&quot;' in page
+    assert "/static/helpdesk/widget/widget.js" in page
+    assert "Shop" in admin_client.get("/desk/widget-sites/").content.decode()
+
+
+@pytest.mark.parametrize("origins", ["*", "https://*.example.com", "https://shop.example.com/path", ""])
+def test_wildcards_paths_and_empty_origins_are_refused_with_a_message(admin_client, origins):
+    response = admin_client.post("/desk/widget-sites/new/", {
+        "name": "Shop", "allowed_origins": origins, "default_locale": "en",
+        "requests_per_minute": 300, "client_requests_per_minute": 30,
+    })
+    assert response.status_code == 200
+    assert response.context["form"].errors["allowed_origins"]
+    assert not WidgetSite.objects.exists()
+
+
+def test_rotate_and_revoke_need_post_and_change_the_key(admin_client):
+    site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
+    old = site.key
+    assert admin_client.get(f"/desk/widget-sites/{site.pk}/rotate/").status_code == 405
+
+    admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/")
+    site.refresh_from_db()
+    assert site.key != old and site.key_rotated_at is not None
+
+    admin_client.post(f"/desk/widget-sites/{site.pk}/revoke/")
+    site.refresh_from_db()
+    assert site.is_revoked
+    page = admin_client.get(f"/desk/widget-sites/{site.pk}/").content.decode()
+    assert "Revoked on" in page and site.key not in page
