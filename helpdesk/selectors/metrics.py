@@ -84,22 +84,28 @@ class WidgetFigures:
 
 _WIDGET_SQL = """
 WITH s AS (
-    SELECT e.widget_session_id AS sid, ws.visitor_id,
+    SELECT e.widget_session_id AS sid,
+           CASE WHEN ws.visitor_id <> '' THEN 'v:' || ws.visitor_id ELSE 's:' || ws.id END AS who,
            COALESCE(max(e.language) FILTER (WHERE e.kind = 'query'), ws.language) AS lang,
            bool_or(e.kind = 'suggestions_shown') AS shown,
            min(e.created_at) FILTER (WHERE e.kind = 'article_opened') AS opened_at,
            bool_or(e.kind = 'vote_helpful') AS helpful
     FROM helpdesk_event e JOIN helpdesk_widgetsession ws ON ws.id = e.widget_session_id
     WHERE e.widget_session_id IS NOT NULL AND e.created_at >= %(start)s AND e.created_at < %(end)s
-    GROUP BY e.widget_session_id, ws.visitor_id, ws.language
+      AND e.kind IN ('query', 'suggestions_shown', 'article_opened', 'vote_helpful')
+    GROUP BY e.widget_session_id, ws.id
     HAVING bool_or(e.kind = 'query')
+), filed AS (
+    -- Tickets filed from the widget, keyed like sessions: by visitor, or by session when anonymous.
+    SELECT CASE WHEN tw.visitor_id <> '' THEN 'v:' || tw.visitor_id ELSE 's:' || tw.id END AS who, t.created_at
+    FROM helpdesk_event t JOIN helpdesk_widgetsession tw ON tw.id = t.widget_session_id
+    WHERE t.kind = 'ticket_filed' AND t.created_at >= %(start)s AND t.created_at < %(end)s + %(window)s
+), cancelled AS (
+    SELECT DISTINCT s.sid FROM s JOIN filed f ON f.who = s.who
+    WHERE s.opened_at IS NOT NULL AND f.created_at >= s.opened_at AND f.created_at < s.opened_at + %(window)s
 ), d AS (
-    SELECT s.*, (s.opened_at IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM helpdesk_event t JOIN helpdesk_widgetsession tw ON tw.id = t.widget_session_id
-        WHERE t.kind = 'ticket_filed' AND t.created_at >= s.opened_at AND t.created_at < s.opened_at + %(window)s
-          AND (t.widget_session_id = s.sid OR (s.visitor_id <> '' AND tw.visitor_id = s.visitor_id))
-    )) AS implicit
-    FROM s
+    SELECT s.*, (s.opened_at IS NOT NULL AND c.sid IS NULL) AS implicit
+    FROM s LEFT JOIN cancelled c ON c.sid = s.sid
 )
 SELECT lang, count(*), count(*) FILTER (WHERE shown), count(*) FILTER (WHERE opened_at IS NOT NULL),
        count(*) FILTER (WHERE helpful), count(*) FILTER (WHERE implicit), count(*) FILTER (WHERE helpful OR implicit)
@@ -161,23 +167,34 @@ def self_service(p: Period) -> SelfService:
 
 # --- agents: acceptance, precision@k, MRR ---------------------------------------------------------
 
-def _ticket_events(p: Period):
-    qs = Event.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end)
-    return qs.filter(ticket__language=p.language) if p.language else qs
+def _ticket_language_join(p: Period) -> tuple[str, dict]:
+    if not p.language:
+        return "", {}
+    return "JOIN helpdesk_ticket tk ON tk.id = x.ticket_id AND tk.language = %(language)s", {"language": p.language}
 
 
 def agent_acceptance(p: Period) -> Rate:
-    """Tickets where an agent inserted or marked helpful a suggestion ÷ tickets shown suggestions."""
-    events = _ticket_events(p)
-    # The agent's panel shows every suggestion, so a no_answer showing with rows counts as shown too.
-    shown = set(events.filter(Q(kind=Event.Kind.SUGGESTIONS_SHOWN) | Q(kind=Event.Kind.NO_ANSWER, suggestion__isnull=False))
-                .values_list("ticket_id", flat=True).distinct())
-    accepted = set(
-        events.filter(Q(kind=Event.Kind.SUGGESTION_INSERTED)
-                      | Q(kind=Event.Kind.SUGGESTION_FEEDBACK, data__helpful=True))
-        .values_list("ticket_id", flat=True).distinct()
-    )
-    return Rate(len(accepted & shown), len(shown))
+    """Tickets where an agent inserted or marked helpful a suggestion ÷ tickets shown suggestions.
+
+    The agent's panel shows every suggestion, so a `no_answer` showing that has Suggestion rows
+    counts as shown too.
+    """
+    join, params = _ticket_language_join(p)
+    sql = f"""
+        SELECT count(*) FILTER (WHERE shown), count(*) FILTER (WHERE shown AND accepted) FROM (
+            SELECT x.ticket_id,
+                   bool_or(x.kind = 'suggestions_shown' OR (x.kind = 'no_answer' AND x.suggestion_id IS NOT NULL)) AS shown,
+                   bool_or(x.kind = 'suggestion_inserted'
+                           OR (x.kind = 'suggestion_feedback' AND (x.data->>'helpful')::boolean)) AS accepted
+            FROM helpdesk_event x {join}
+            WHERE x.ticket_id IS NOT NULL AND x.created_at >= %(start)s AND x.created_at < %(end)s
+              AND x.kind IN ('suggestions_shown', 'no_answer', 'suggestion_inserted', 'suggestion_feedback')
+            GROUP BY x.ticket_id
+        ) per_ticket"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"start": p.start, "end": p.end, **params})
+        shown, accepted = cursor.fetchone()
+    return Rate(accepted, shown)
 
 
 @dataclass(frozen=True)
@@ -192,22 +209,22 @@ def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precisio
 
     MRR: for each ticket with any judged suggestion, 1/rank of its best-ranked helpful one (0 if none).
     """
-    judged = Suggestion.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end).exclude(feedback="")
-    if p.language:
-        judged = judged.filter(ticket__language=p.language)
-    agg = {}
-    for k in ks:
-        agg[f"j{k}"] = Count("id", filter=Q(rank__lte=k))
-        agg[f"h{k}"] = Count("id", filter=Q(rank__lte=k, feedback=Suggestion.Feedback.HELPFUL))
-    counts = judged.aggregate(**agg)
-    first_helpful: dict[int, int] = {}
-    tickets = set()
-    for ticket_id, rank, verdict in judged.values_list("ticket_id", "rank", "feedback"):
-        tickets.add(ticket_id)
-        if verdict == Suggestion.Feedback.HELPFUL:
-            first_helpful[ticket_id] = min(rank, first_helpful.get(ticket_id, rank))
-    mrr = sum(1 / r for r in first_helpful.values()) / len(tickets) if tickets else None
-    return Precision(at_k={k: Rate(counts[f"h{k}"], counts[f"j{k}"]) for k in ks}, mrr=mrr, tickets=len(tickets))
+    join, params = _ticket_language_join(p)
+    per_ticket = ", ".join(
+        f"count(*) FILTER (WHERE x.rank <= {int(k)}) AS j{int(k)}, "
+        f"count(*) FILTER (WHERE x.rank <= {int(k)} AND x.feedback = 'helpful') AS h{int(k)}" for k in ks)
+    totals = ", ".join(f"COALESCE(sum(j{int(k)}), 0), COALESCE(sum(h{int(k)}), 0)" for k in ks)
+    sql = f"""SELECT {totals}, count(*), sum(CASE WHEN best IS NULL THEN 0 ELSE 1.0 / best END) FROM (
+        SELECT x.ticket_id, {per_ticket}, min(x.rank) FILTER (WHERE x.feedback = 'helpful') AS best
+        FROM helpdesk_suggestion x {join}
+        WHERE x.ticket_id IS NOT NULL AND x.feedback <> '' AND x.created_at >= %(start)s AND x.created_at < %(end)s
+        GROUP BY x.ticket_id) per_ticket"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"start": p.start, "end": p.end, **params})
+        row = cursor.fetchone()
+    tickets, reciprocal = row[-2], row[-1]
+    at_k = {k: Rate(row[2 * i + 1], row[2 * i]) for i, k in enumerate(ks)}
+    return Precision(at_k=at_k, mrr=float(reciprocal) / tickets if tickets else None, tickets=tickets)
 
 
 # --- tickets by language over time ----------------------------------------------------------------
