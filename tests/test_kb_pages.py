@@ -80,3 +80,11 @@ def test_kb_list_filters_by_locale_and_search(agent_client, source):
     html = agent_client.get("/desk/kb/?locale=es").content.decode()
     assert "Rastrea tu pedido" in html and "Track your order" not in html
     assert "Track your order" in agent_client.get("/desk/kb/?q=carrier").content.decode()
+
+
+def test_editor_tabs_flag_translations_older_than_the_source(agent_client, source):
+    save_article(title="Rastrea", body="x", locale="es", translation_group=source.translation_group)
+    assert "outdated" not in agent_client.get(f"/desk/kb/{source.pk}/edit/").content.decode()
+    save_article(title=source.title, body="Open Orders, then Track.", locale="en", article=source)
+    html = agent_client.get(f"/desk/kb/{source.pk}/edit/").content.decode()
+    assert 'Spanish <code>es</code> <span class="badge cov-outdated">outdated</span>' in html

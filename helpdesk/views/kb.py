@@ -89,7 +89,7 @@ def article_edit(request, pk: int):
         form = ArticleForm(initial=initial)
         status = 200
     return render(request, "helpdesk/kb_edit.html", {
-        "source": current, "compare": compare, "is_source": target == source, "target": target, "form": form, "group": sorted(group.values(), key=lambda a: a.locale),
+        "source": current, "origin": source, "compare": compare, "is_source": target == source, "target": target, "form": form, "group": sorted(group.values(), key=lambda a: a.locale),
         "embedding": article_embedding_state(target) if target else None,
         "can_publish": request.user.has_perm(perms.PUBLISH_KB),
     }, status=status)

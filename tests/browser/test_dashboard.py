@@ -130,6 +130,9 @@ def test_screenshots_of_queue_ticket_rtl_kb_editor_and_metrics(browser, live_ser
             page.locator(ready).first.wait_for()
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(screenshot_dir / f"dashboard-{name}-{label}.png"), full_page=True)
+            page.screenshot(path=str(screenshot_dir / f"dashboard-{name}-{label}-top.png"))
+            if name == "metrics":
+                page.locator(".gaps").screenshot(path=str(screenshot_dir / f"dashboard-metrics-gaps-{label}.png"))
             if name == "ticket-ar":
                 with page.expect_navigation():
                     page.select_option("#ui-language", "en")
