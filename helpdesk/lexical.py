@@ -8,8 +8,8 @@ searchable in any configuration without a dictionary.
 
 Queries become an OR of their lexemes (customers write long, informal text: an AND would almost
 never match). PostgreSQL finds the candidates through the GIN index; BM25 (k1=1.2, b=0.75) scores
-them with document frequencies from `ts_stat`, cached per process for a few minutes — IDF needs to
-be roughly right, not exact to the last article saved.
+them with document frequencies from `ts_stat`, cached per process for a few minutes once the
+knowledge base is large — IDF needs to be roughly right, not exact to the last article saved.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ _UNSPACED_RUN = re.compile(
 K1, B = 1.2, 0.75
 CANDIDATES = 400
 STATS_TTL_SECONDS = 300.0
+# Below this many passages the statistics are recomputed for every query (a few milliseconds), so a
+# new knowledge base is searchable at once; above it they are cached for STATS_TTL_SECONDS.
+SMALL_CORPUS = 2000
 # Lexemes in more than this share of passages carry almost no IDF but match nearly every row.
 COMMON_SHARE = 0.4
 MAX_QUERY_LEXEMES = 64
@@ -99,7 +102,8 @@ def _corpus_stats() -> _Stats:
         cursor.execute("SELECT current_schema()")
         schema = cursor.fetchone()[0]
         cached = _stats.get(schema)
-        if cached is not None and time.monotonic() - cached.loaded_at < STATS_TTL_SECONDS:
+        if (cached is not None and cached.total >= SMALL_CORPUS
+                and time.monotonic() - cached.loaded_at < STATS_TTL_SECONDS):
             return cached
         with _stats_lock:
             cursor.execute("SELECT word, ndoc, nentry FROM ts_stat('SELECT search_vector FROM helpdesk_chunk')")
