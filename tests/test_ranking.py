@@ -27,6 +27,7 @@ def test_strength_fusion_lets_a_close_paraphrase_beat_a_single_shared_common_wor
     dense = [(1, 10, 0.6), (2, 20, 0.2)]
     lexical = [(3, 20, 1.5, 0.33)]
     assert [c.article_id for c in ranking.fuse({"dense": dense, "lexical": lexical}, method="rrf")] == [20, 10]
+    assert [c.article_id for c in ranking.fuse({"dense": dense, "lexical": lexical}, method="strength")] == [10, 20]
     assert [c.article_id for c in ranking.fuse({"dense": dense, "lexical": lexical})] == [10, 20]
 
 
@@ -67,3 +68,10 @@ def test_metrics_match_their_definitions():
     assert ranking.mrr_at(ranked, relevant, 10) == 0.5
     assert ranking.mrr_at(ranked, relevant, 1) == 0.0
     assert ranking.ndcg_at(ranked, {}, 10) == 0.0
+
+
+def test_convex_fusion_adds_weighted_cosine_and_scaled_bm25_times_squared_coverage():
+    dense = [(1, 10, 0.6), (2, 20, 0.2)]
+    lexical = [(3, 20, 1.5, 0.5), (4, 30, 0.75, 0.2)]
+    fused = ranking.fuse({"dense": dense, "lexical": lexical}, weights={"dense": 0.7, "lexical": 0.3})
+    assert [(c.article_id, round(c.fused, 6)) for c in fused] == [(10, 0.42), (20, 0.215), (30, 0.0375)]
