@@ -78,7 +78,7 @@
   var state = {
     lang: script.getAttribute("data-locale") ? (supported(script.getAttribute("data-locale")) || browserLanguage())
       : browserLanguage(),
-    session: null, query: "", lastRecorded: null, results: [], article: null, timer: null, seq: 0
+    session: null, pending: null, query: "", lastRecorded: null, results: [], article: null, timer: null, seq: 0
   };
   function t(name, n) {
     var table = STRINGS[state.lang] || STRINGS.en;
@@ -222,18 +222,35 @@
     });
   }
 
+  // A random id kept on this browser, so a ticket filed on a later visit cancels an implicit deflection.
+  function visitorId() {
+    var id = "";
+    try {
+      id = localStorage.getItem("polyglot-desk-visitor") || "";
+      if (!id) {
+        id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now();
+        localStorage.setItem("polyglot-desk-visitor", id);
+      }
+    } catch (e) { id = ""; }
+    return id;
+  }
+
+  // One session per visit: concurrent callers share the pending request (opening the panel and a quick
+  // first question must not start two sessions and split the journey).
   function ensureSession(fresh) {
-    if (!fresh && state.session) { return Promise.resolve(state.session); }
+    if (!fresh && state.pending) { return state.pending; }
     if (!fresh) {
-      try { state.session = sessionStorage.getItem(storageKey); } catch (e) { state.session = null; }
-      if (state.session) { return Promise.resolve(state.session); }
+      try { state.session = state.session || sessionStorage.getItem(storageKey); } catch (e) { state.session = null; }
+      if (state.session) { return (state.pending = Promise.resolve(state.session)); }
     }
-    return call("POST", "sessions/", { language: navigator.language || "" }).then(function (data) {
+    var started = { language: navigator.language || "", visitor_id: visitorId() };
+    state.pending = call("POST", "sessions/", started).then(function (data) {
       state.session = data.session;
       if (data.max_query_chars) { input.setAttribute("maxlength", String(data.max_query_chars)); }
       try { sessionStorage.setItem(storageKey, data.session); } catch (e) { /* private mode */ }
       return data.session;
-    });
+    }, function (err) { state.pending = null; throw err; });
+    return state.pending;
   }
 
   // Calls that belong to the session; a stale stored session is replaced once.
