@@ -38,7 +38,7 @@ OVERFETCH = 8
 # still helps a little on other languages (names, numbers, loanwords), but lexical search carries
 # them. Both measured on the bench sets (see README).
 DENSE_WEIGHT = 0.7
-DENSE_WEIGHT_OFF_LANGUAGE = 0.2
+DENSE_WEIGHT_OFF_LANGUAGE = 0.1
 
 
 @dataclass
@@ -182,7 +182,7 @@ def find_suggestions(
         detected, detected_confidence = detection.language or default_locale, detection.confidence
 
     per_retriever: dict[str, list[tuple[int, int, float]]] = {}
-    fetch = max(limit * OVERFETCH, 100)
+    fetch = max(min(limit * OVERFETCH, limit + 200), 100)
     with transaction.atomic():
         if mode in ("hybrid", "dense"):
             encoder = get_encoder()
