@@ -8,7 +8,8 @@ from django.db.models import Max, Min
 from helpdesk.demo.history import generate_history
 from helpdesk.models import Event, Ticket
 from helpdesk.selectors import metrics
-from tests.widget_support import hashing_encoder, load_kb  # noqa: F401
+from tests.dashboard_support import hashing_encoder  # noqa: F401
+from tests.widget_support import load_kb
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 
 from helpdesk.models import Event, Message, Suggestion
 from helpdesk.services.tickets import open_ticket, post_message
-from tests.dashboard_support import agent, agent_client  # noqa: F401
-from tests.widget_support import hashing_encoder, load_kb  # noqa: F401
+from tests.dashboard_support import agent, agent_client, hashing_encoder  # noqa: F401
+from tests.widget_support import load_kb
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ import pytest
 from helpdesk.models import Article, Chunk
 from helpdesk.services.knowledge import embed_chunks, pending_chunk_ids, save_article
 from helpdesk.services.tickets import open_ticket, post_message
-from tests.dashboard_support import agent, agent_client  # noqa: F401
-from tests.widget_support import hashing_encoder  # noqa: F401
+from tests.dashboard_support import agent, agent_client, hashing_encoder  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from helpdesk.services.feedback import insert_suggestion, mark_suggestion
 from helpdesk.services.knowledge import embed_chunks, save_article
 from helpdesk.services.tickets import open_ticket
 from helpdesk.services.widget import save_site, start_session
-from tests.dashboard_support import admin_client_, admin_user_, agent, agent_client  # noqa: F401
-from tests.widget_support import hashing_encoder  # noqa: F401
+from tests.dashboard_support import admin_client_, admin_user_, agent, agent_client, hashing_encoder  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 K = Event.Kind
@@ -119,11 +118,12 @@ def test_content_gaps_group_similar_wording_and_rejected_tickets(journey, now):
     gaps = metrics.content_gaps(metrics.period(days=30, now=now))
     summary = [(g.language, g.example, g.count, sorted(g.sources)) for g in gaps]
     assert summary == [
-        ("en", "how to change shipping address?", 2, ["widget"]),
+        ("en", "How do I change my shipping address", 2, ["widget"]),
         ("en", "Can I pay with bitcoin", 1, ["widget"]),
         ("en", "Invoice in euros", 1, ["rejected"]),
     ]
-    assert gaps[0].draft_url.startswith("/desk/kb/new/?title=how+to+change+shipping+address")
+    assert gaps[0].texts == ["How do I change my shipping address", "how to change shipping address?"]
+    assert gaps[0].draft_url.startswith("/desk/kb/new/?title=How+do+I+change+my+shipping+address")
 
 
 def test_tickets_by_language_over_time(journey, now):
@@ -174,7 +174,7 @@ def test_pipeline_health_counts_waiting_failed_and_lag(hashing_encoder):
 def test_metrics_page_shows_rates_with_counts(agent_client, journey):
     html = agent_client.get("/desk/metrics/?days=30").content.decode()
     assert "66.7%" in html and "2 of 3 tickets shown suggestions" in html
-    assert "how to change shipping address?" in html
+    assert "How do I change my shipping address" in html
     assert agent_client.get("/desk/metrics/?days=12345").status_code == 200
 
 

@@ -281,13 +281,19 @@ def _words(text: str) -> set[str]:
 def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> list[Gap]:
     """Widget queries and tickets with no confident answer, or whose suggestions agents all rejected,
     grouped by language and by similar wording (greedy Jaccard over word stems), largest first."""
-    items: list[tuple[str, str, str]] = []  # (language, text, source)
-    no_answer = Event.objects.filter(kind=Event.Kind.NO_ANSWER, created_at__gte=p.start, created_at__lt=p.end)
-    if p.language:
-        no_answer = no_answer.filter(language=p.language)
-    for lang, data, ticket_id in no_answer.order_by("-created_at").values_list("language", "data", "ticket_id")[:limit]:
-        data = data or {}
-        items.append((lang, data.get("text") or data.get("query") or "", "ticket" if ticket_id else "widget"))
+    items: list[tuple[str, str, int, set]] = []  # (language, text, times, sources)
+    language_filter = "AND language = %(language)s" if p.language else ""
+    with connection.cursor() as cursor:
+        # Identical wordings are counted in SQL; only distinct texts reach the grouping below.
+        cursor.execute(f"""
+            SELECT language, COALESCE(data->>'text', data->>'query', '') AS text, count(*),
+                   bool_or(ticket_id IS NOT NULL), bool_or(widget_session_id IS NOT NULL)
+            FROM helpdesk_event
+            WHERE kind = 'no_answer' AND created_at >= %(start)s AND created_at < %(end)s {language_filter}
+            GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT %(limit)s""",
+            {"start": p.start, "end": p.end, "language": p.language, "limit": limit})
+        for lang, text, times, from_ticket, from_widget in cursor.fetchall():
+            items.append((lang, text, times, ({"ticket"} if from_ticket else set()) | ({"widget"} if from_widget else set())))
     judged = Suggestion.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end).exclude(feedback="")
     if p.language:
         judged = judged.filter(ticket__language=p.language)
@@ -295,9 +301,9 @@ def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> lis
                 .annotate(helpful=Count("id", filter=Q(feedback=Suggestion.Feedback.HELPFUL)))
                 .filter(helpful=0).order_by("-ticket_id")[:limit])
     for row in rejected:
-        items.append((row["ticket__language"], row["ticket__subject"], "rejected"))
+        items.append((row["ticket__language"], row["ticket__subject"], 1, {"rejected"}))
     groups: dict[str, list[Gap]] = defaultdict(list)
-    for lang, text, source in items:
+    for lang, text, times, sources in items:
         text = " ".join((text or "").split())
         if not text:
             continue
@@ -309,8 +315,8 @@ def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> lis
         else:
             gap = Gap(language=lang, example=text, words=set(words))
             groups[lang].append(gap)
-        gap.count += 1
-        gap.sources.add(source)
+        gap.count += times
+        gap.sources |= sources
         if text not in gap.texts:
             gap.texts.append(text)
     return sorted((g for gs in groups.values() for g in gs), key=lambda g: (-g.count, g.language, g.example))
