@@ -268,3 +268,27 @@ def test_import_command_reads_folders_reports_bad_files_and_fails_the_exit_statu
         "markdown/es/reset-password.md", "setup.md"]
     assert not Chunk.objects.exclude(encoder=encoder_name()).exists()  # embedded in-process
     assert Chunk.objects.filter(article__imports__isnull=False).count() == Chunk.objects.count() >= 4
+
+
+@pytest.mark.django_db
+def test_an_archive_inside_an_archive_is_reported_not_opened_even_when_the_task_runs_again(django_capture_on_commit_callbacks):
+    import zipfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("hidden.md", "# Hidden\n\nThis article sits in a nested archive.")
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w") as archive:
+        archive.writestr("inner.zip", inner.getvalue())
+        archive.writestr("shown.md", "# Shown\n\nThis article sits in the uploaded archive.")
+    with django_capture_on_commit_callbacks():
+        job = start_import(files=[("outer.zip", outer.getvalue())])
+    job = run_import(job_id=job.id)
+    ImportJob.objects.filter(id=job.id).update(status=ImportJob.Status.RUNNING)  # as if redelivered
+
+    job = run_import(job_id=job.id)
+
+    assert dict(job.files.values_list("name", "status")) == {
+        "outer.zip": "expanded", "outer.zip/inner.zip": "failed", "outer.zip/shown.md": "imported"}
+    assert job.files.get(name="outer.zip/inner.zip").errors == ["archives inside archives are not supported"]
+    assert list(Article.objects.values_list("title", flat=True)) == ["Shown"]

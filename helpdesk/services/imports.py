@@ -91,8 +91,12 @@ def run_import(*, job_id: int, on_progress: Callable[[ImportJob], None] | None =
         return job
     ImportJob.objects.filter(id=job.id).update(status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now())
     try:
+        expanded = set(job.files.filter(status=ImportFile.Status.EXPANDED).values_list("name", flat=True))
         for archive in job.files.filter(status=ImportFile.Status.PENDING, name__iendswith=".zip"):
-            _expand_archive(job, archive)
+            # An archive inside an archive is not opened: it is reported as a file of its own.
+            if not any(archive.name.startswith(f"{parent}/") for parent in expanded):
+                _expand_archive(job, archive)
+                expanded.add(archive.name)
         for file_id in job.files.filter(status=ImportFile.Status.PENDING).values_list("id", flat=True):
             _import_file(job, ImportFile.objects.get(id=file_id))
             if on_progress:
