@@ -138,3 +138,24 @@ def test_screenshots_of_queue_ticket_rtl_kb_editor_and_metrics(browser, live_ser
                     page.select_option("#ui-language", "en")
         context.close()
     assert Article.objects.filter(status=Article.Status.PUBLISHED).count() == 15
+
+
+def test_admin_previews_the_threshold_before_saving_it(page, live_server):
+    from helpdesk.models import Article, DeskSettings, Suggestion
+    from helpdesk.services.knowledge import save_article
+
+    make_user("boss", "admin")
+    article = save_article(title="Refunds", body="Five days.", locale="en", status=Article.Status.PUBLISHED)
+    ticket = open_ticket(subject="Refund", requester_email="a@example.com", body="Where is my refund?", language="en")
+    for confidence in (0.2, 0.5, 0.8):
+        Suggestion.objects.create(ticket=ticket, article=article, rank=1, score=confidence, confidence=confidence)
+    sign_in(page, live_server, "boss", PASSWORD, next_path="/desk/settings/")
+    preview = page.get_by_test_id("threshold-preview")
+    expect(preview).to_contain_text("of the 3 queries")
+    page.fill("#id_confidence_threshold", "0.6")
+    expect(preview).to_contain_text("At 0.60")
+    expect(preview).to_contain_text("1 would show suggestions and 2 would be content gaps")
+    assert not DeskSettings.objects.exists()  # previewing saves nothing
+    page.get_by_role("button", name="Save threshold").click()
+    expect(page.locator(".messages")).to_contain_text("Confidence threshold saved.")
+    assert DeskSettings.objects.get(pk=1).confidence_threshold == 0.6
