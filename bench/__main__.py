@@ -7,6 +7,7 @@
     python -m bench widget_load          widget suggest endpoint under concurrent load: req/s, p50/p95/p99
     python -m bench calibrate            fit the confidence calibration on sets with out-of-scope queries
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
+    python -m bench imports              KB import of 5,000 articles: parse articles/s, embed chunks/s, peak memory
 
 `--data PATH` reads the public data from elsewhere (default ../shared/data, or $POLYGLOT_DATA).
 Everything runs against this checkout's embedded PostgreSQL (POLYGLOT_VAR, default var/bench-db),
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench import dashboard
 
         return dashboard.main((argv if argv is not None else sys.argv[1:])[1:])
+    if (argv if argv is not None else sys.argv[1:])[:1] == ["imports"]:
+        os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
+        from bench import imports
+
+        return imports.main((argv if argv is not None else sys.argv[1:])[1:])
     if (argv if argv is not None else sys.argv[1:])[:1] == ["widget_load"]:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
         from bench import widget_load
