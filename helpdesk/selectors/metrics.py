@@ -223,7 +223,7 @@ def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precisio
         cursor.execute(sql, {"start": p.start, "end": p.end, **params})
         row = cursor.fetchone()
     tickets, reciprocal = row[-2], row[-1]
-    at_k = {k: Rate(row[2 * i + 1], row[2 * i]) for i, k in enumerate(ks)}
+    at_k = {k: Rate(int(row[2 * i + 1]), int(row[2 * i])) for i, k in enumerate(ks)}
     return Precision(at_k=at_k, mrr=float(reciprocal) / tickets if tickets else None, tickets=tickets)
 
 
