@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from helpdesk.models import Event, Message, Suggestion, Ticket, WidgetSite
 from helpdesk.services import widget
-from tests.widget_support import hashing_encoder, kb, site  # noqa: F401  (fixtures)
+from tests.widget_support import kb, site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

@@ -39,11 +39,6 @@ def load_kb(*, keys=KB_KEYS, locales=LOCALES, draft_key: str | None = None) -> d
 
 
 @pytest.fixture
-def hashing_encoder(settings):
-    settings.HELPDESK = {**getattr(settings, "HELPDESK", {}), "ENCODER": "hashing"}
-
-
-@pytest.fixture
 def kb(db):
     # The real (default) encoder: what is confident enough to show is the engine's call, so it is the subject.
     return load_kb()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from embeddings.language import detect_language
@@ -43,7 +44,7 @@ def _request_origin(request) -> str:
 def _cors(response, origin: str):
     response["Access-Control-Allow-Origin"] = origin
     response["Access-Control-Expose-Headers"] = "Retry-After"
-    response["Vary"] = "Origin"
+    patch_vary_headers(response, ["Origin"])
     return response
 
 
@@ -65,7 +66,9 @@ def public_endpoint(*methods: str):
                 return _error(403, "revoked_key", "This widget key has been revoked.")
             origin = _request_origin(request)
             if not origin or origin not in site.origins:
-                return _error(403, "origin_not_allowed", "This site may not use this widget key.")
+                response = _error(403, "origin_not_allowed", "This site may not use this widget key.")
+                patch_vary_headers(response, ["Origin"])  # the answer depends on it, though it grants nothing
+                return response
             if request.method == "OPTIONS":
                 wanted = request.headers.get("Access-Control-Request-Method", "")
                 if wanted not in methods:
