@@ -83,18 +83,21 @@ class WidgetFigures:
 
 
 _WIDGET_SQL = """
-WITH s AS (
+WITH per_session AS (
     SELECT e.widget_session_id AS sid,
-           CASE WHEN ws.visitor_id <> '' THEN 'v:' || ws.visitor_id ELSE 's:' || ws.id END AS who,
-           COALESCE(max(e.language) FILTER (WHERE e.kind = 'query'), ws.language) AS lang,
+           max(e.language) FILTER (WHERE e.kind = 'query') AS query_lang,
            bool_or(e.kind = 'suggestions_shown') AS shown,
            min(e.created_at) FILTER (WHERE e.kind = 'article_opened') AS opened_at,
            bool_or(e.kind = 'vote_helpful') AS helpful
-    FROM helpdesk_event e JOIN helpdesk_widgetsession ws ON ws.id = e.widget_session_id
+    FROM helpdesk_event e
     WHERE e.widget_session_id IS NOT NULL AND e.created_at >= %(start)s AND e.created_at < %(end)s
       AND e.kind IN ('query', 'suggestions_shown', 'article_opened', 'vote_helpful')
-    GROUP BY e.widget_session_id, ws.id
+    GROUP BY e.widget_session_id
     HAVING bool_or(e.kind = 'query')
+), s AS (
+    SELECT p.*, COALESCE(p.query_lang, ws.language) AS lang,
+           CASE WHEN ws.visitor_id <> '' THEN 'v:' || ws.visitor_id ELSE 's:' || ws.id END AS who
+    FROM per_session p JOIN helpdesk_widgetsession ws ON ws.id = p.sid
 ), filed AS (
     -- Tickets filed from the widget, keyed like sessions: by visitor, or by session when anonymous.
     SELECT CASE WHEN tw.visitor_id <> '' THEN 'v:' || tw.visitor_id ELSE 's:' || tw.id END AS who, t.created_at
@@ -294,14 +297,21 @@ def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> lis
             {"start": p.start, "end": p.end, "language": p.language, "limit": limit})
         for lang, text, times, from_ticket, from_widget in cursor.fetchall():
             items.append((lang, text, times, ({"ticket"} if from_ticket else set()) | ({"widget"} if from_widget else set())))
-    judged = Suggestion.objects.filter(ticket__isnull=False, created_at__gte=p.start, created_at__lt=p.end).exclude(feedback="")
-    if p.language:
-        judged = judged.filter(ticket__language=p.language)
-    rejected = (judged.values("ticket_id", "ticket__subject", "ticket__language")
-                .annotate(helpful=Count("id", filter=Q(feedback=Suggestion.Feedback.HELPFUL)))
-                .filter(helpful=0).order_by("-ticket_id")[:limit])
-    for row in rejected:
-        items.append((row["ticket__language"], row["ticket__subject"], 1, {"rejected"}))
+        # Tickets whose judged suggestions were all rejected; grouped on the suggestion table alone,
+        # then joined to their tickets (at most `limit`).
+        ticket_filter = ("AND ticket_id IN (SELECT id FROM helpdesk_ticket WHERE language = %(language)s)"
+                         if p.language else "")
+        cursor.execute(f"""
+            SELECT t.language, t.subject FROM (
+                SELECT ticket_id FROM helpdesk_suggestion
+                WHERE ticket_id IS NOT NULL AND feedback <> '' AND created_at >= %(start)s AND created_at < %(end)s
+                  {ticket_filter}
+                GROUP BY ticket_id HAVING bool_and(feedback <> 'helpful')
+                ORDER BY ticket_id DESC LIMIT %(limit)s
+            ) r JOIN helpdesk_ticket t ON t.id = r.ticket_id ORDER BY t.id DESC""",
+            {"start": p.start, "end": p.end, "language": p.language, "limit": limit})
+        for lang, subject in cursor.fetchall():
+            items.append((lang, subject, 1, {"rejected"}))
     groups: dict[str, list[Gap]] = defaultdict(list)
     for lang, text, times, sources in items:
         text = " ".join((text or "").split())

@@ -25,7 +25,9 @@ def metrics_page(request):
     widget = metrics.widget_figures(p)
     overall = widget[""]
     over_time = metrics.tickets_by_language(p)
-    languages = sorted(set(Ticket.objects.exclude(language="").values_list("language", flat=True).distinct()))
+    # order_by() first: the model's default ordering would otherwise make DISTINCT return every row.
+    languages = list(Ticket.objects.exclude(language="").order_by("language").values_list("language", flat=True)
+                     .distinct())
     return render(request, "helpdesk/metrics.html", {
         "form": form, "period": p, "languages": languages,
         "widget": overall,
