@@ -229,9 +229,10 @@ def test_html_in_a_question_is_stored_as_text_and_escaped_in_the_agent_queue(cli
     agent = User.objects.create_user("agent", password="a-long-test-password")
     agent.user_permissions.add(Permission.objects.get(codename="view_ticket"))
     client.force_login(agent)
-    page = client.get("/desk/").content.decode()
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page  # ... and shown as text
-    assert '<script>alert("x")' not in page and "<img src=x" not in page
+    for path in ("/desk/", f"/desk/tickets/{ticket.pk}/"):
+        page = client.get(path).content.decode()
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page  # ... and shown as text
+        assert '<script>alert("x")' not in page and "<img src=x" not in page and "<b>bold</b>" not in page
 
 
 def test_a_ticket_from_the_widget_reaches_the_queue_with_question_and_language(client, site, kb):

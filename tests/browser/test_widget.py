@@ -212,3 +212,15 @@ def test_a_page_on_an_origin_the_site_does_not_allow_gets_no_answers(page, live_
     ask(page, "How do I track my order?")
     page.get_by_text("Something went wrong. Please try again.").wait_for()
     assert not Event.objects.exists()
+
+
+def test_markup_in_a_question_is_shown_as_text_and_never_runs(page, host, kb):
+    open_widget(page, host())
+    attack = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script> how do I track my order'
+    ask(page, attack)
+    page.locator("#pd-results .result, #pd-status:has-text('answer')").first.wait_for()
+    page.locator("#pd-q").fill(attack + " ?")
+    page.wait_for_timeout(600)  # the debounced type-ahead has answered too
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("polyglot-desk-widget img, polyglot-desk-widget script").count() == 0
+    assert Event.objects.get(kind="query").data["text"] == attack
