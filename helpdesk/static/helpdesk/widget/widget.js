@@ -166,7 +166,7 @@
   var closeBtn = el("button", { "class": "close", type: "button", text: "×", onclick: function () { toggle(false); } });
   var searchLabel = el("label", { "for": "pd-q", id: "pd-q-label" });
   var input = el("input", { id: "pd-q", type: "search", dir: "auto", autocomplete: "off", maxlength: "2000",
-    "aria-autocomplete": "list", "aria-controls": "pd-results", "aria-describedby": "pd-status" });
+    "aria-controls": "pd-results", "aria-describedby": "pd-status" });
   var searchBtn = el("button", { "class": "btn", type: "submit" });
   var searchForm = el("form", { "class": "search", role: "search", "aria-labelledby": "pd-q-label" },
     [input, searchBtn]);
