@@ -17,14 +17,15 @@ import time
 DB_NAME = "polyglot_bench_dashboard"
 TARGET_MS = 300
 LANGUAGES = ["en", "es", "fr", "de", "pt", "ar", "ja", "zh"]
-PAGES = [
-    ("queue, default", "/desk/"),
-    ("queue, es + oldest first", "/desk/?language=es&sort=age"),
-    ("queue, search", "/desk/?q=printer&status=all"),
-    ("queue, page 50", "/desk/?status=all&page=50"),
-    ("metrics, 30 days", "/desk/metrics/?days=30"),
-    ("metrics, 90 days", "/desk/metrics/?days=90"),
-    ("metrics, 90 days, es", "/desk/metrics/?days=90&language=es"),
+PAGES = [  # (label, url, metrics period to un-cache before each request: (days, language) or None)
+    ("queue, default", "/desk/", None),
+    ("queue, es + oldest first", "/desk/?language=es&sort=age", None),
+    ("queue, search", "/desk/?q=printer&status=all", None),
+    ("queue, page 50", "/desk/?status=all&page=50", None),
+    ("metrics, 30 days, cold", "/desk/metrics/?days=30", (30, "")),
+    ("metrics, 90 days, cold", "/desk/metrics/?days=90", (90, "")),
+    ("metrics, 90 days, es, cold", "/desk/metrics/?days=90&language=es", (90, "es")),
+    ("metrics, 90 days, cached", "/desk/metrics/?days=90", None),
 ]
 
 
@@ -151,19 +152,24 @@ def _populate(*, tickets: int, suggestions: int) -> dict:
 
 def _measure(*, repeat: int) -> int:
     from django.contrib.auth.models import User
+    from django.core.cache import cache
     from django.test import Client
     from django.test.utils import setup_test_environment
+
+    from helpdesk.selectors import metrics
 
     setup_test_environment()
     client = Client()
     client.force_login(User.objects.get(username="bench-admin"))
     worst = 0.0
-    print(f"{'page':<28} {'median':>9} {'p95':>9} {'queries':>8}   (target < {TARGET_MS} ms server time)")
-    for label, url in PAGES:
+    print(f"{'page':<30} {'median':>9} {'p95':>9} {'queries':>8}   (target < {TARGET_MS} ms server time)")
+    for label, url, uncache in PAGES:
         for _ in range(2):  # warm caches and connections
             assert client.get(url).status_code == 200, url
         times = []
         for _ in range(repeat):
+            if uncache:  # cold: the page computes every figure, as after any new event
+                cache.delete(metrics.snapshot_key(metrics.period(days=uncache[0], language=uncache[1])))
             t = time.perf_counter()
             response = client.get(url)
             times.append(1000 * (time.perf_counter() - t))
@@ -172,7 +178,7 @@ def _measure(*, repeat: int) -> int:
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         worst = max(worst, p95)
         queries = _count_queries(client, url)
-        print(f"{label:<28} {statistics.median(times):>7.1f}ms {p95:>7.1f}ms {queries:>8}")
+        print(f"{label:<30} {statistics.median(times):>7.1f}ms {p95:>7.1f}ms {queries:>8}")
     verdict = "within" if worst < TARGET_MS else "OVER"
     print(f"worst p95 {worst:.1f} ms: {verdict} the {TARGET_MS} ms target")
     return 0 if worst < TARGET_MS else 1

@@ -187,3 +187,13 @@ def test_threshold_settings_preview_and_bad_input(admin_client_, journey):
     assert response.status_code == 400
     from helpdesk.models import DeskSettings
     assert not DeskSettings.objects.exists()
+
+
+def test_metrics_snapshot_is_reused_until_new_data_arrives(journey, now):
+    p = metrics.period(days=30)
+    first = metrics.metrics_snapshot(p)
+    assert metrics.metrics_snapshot(p)["acceptance"] == first["acceptance"]
+    t3 = journey["tickets"][2]
+    insert_suggestion(suggestion=Suggestion.objects.get(ticket=t3, rank=1))  # writes an Event: new data version
+    later = metrics.period(days=30)  # as the next page view would: the insert happened after `p` ended
+    assert (metrics.metrics_snapshot(later)["acceptance"].numerator, first["acceptance"].numerator) == (3, 2)

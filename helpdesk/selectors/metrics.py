@@ -439,3 +439,46 @@ def threshold_preview(*, threshold: float, days: int = 30) -> dict:
         total, shown = cursor.fetchone()
     return {"threshold": threshold, "days": days, "queries": total, "would_show": shown,
             "would_be_gaps": total - shown}
+
+
+# --- the whole page, cached per data version --------------------------------------------------------
+
+SNAPSHOT_SECONDS = 60
+
+
+def data_version() -> tuple:
+    """Highest ids of the rows the figures are computed from: any new event, suggestion, ticket or
+    session changes it (agent feedback writes an Event, so a mark changes it too). The newest event
+    time is part of it, so a database rebuilt with the same ids does not meet an old snapshot."""
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT (SELECT max(id) FROM helpdesk_event), (SELECT max(id) FROM helpdesk_suggestion),
+                                 (SELECT max(id) FROM helpdesk_ticket), (SELECT max(id) FROM helpdesk_widgetsession),
+                                 (SELECT extract(epoch FROM max(created_at)) FROM helpdesk_event)""")
+        return tuple(cursor.fetchone())
+
+
+def snapshot_key(p: Period) -> str:
+    return "helpdesk:metrics:" + ":".join(map(str, (connection.settings_dict["NAME"], p.days, p.language,
+                                                     *data_version())))
+
+
+def metrics_snapshot(p: Period) -> dict:
+    """Every figure of the metrics page for `p`, reused for SNAPSHOT_SECONDS while no data changes.
+
+    Pipeline health is not included: it moves without new events and costs little.
+    """
+    from django.core.cache import cache
+
+    key = snapshot_key(p)
+    snapshot = cache.get(key)
+    if snapshot is None:
+        snapshot = {
+            "widget": widget_figures(p),
+            "self_service": self_service(p),
+            "acceptance": agent_acceptance(p),
+            "precision": suggestion_precision(p),
+            "over_time": tickets_by_language(p),
+            "gaps": content_gaps(p)[:25],
+        }
+        cache.set(key, snapshot, SNAPSHOT_SECONDS)
+    return snapshot

@@ -22,9 +22,10 @@ def metrics_page(request):
         days = form.cleaned_data["days"] or 30
         language = form.cleaned_data["language"].strip()
     p = metrics.period(days=days, language=language)
-    widget = metrics.widget_figures(p)
+    figures = metrics.metrics_snapshot(p)
+    widget = figures["widget"]
     overall = widget[""]
-    over_time = metrics.tickets_by_language(p)
+    over_time = figures["over_time"]
     # order_by() first: the model's default ordering would otherwise make DISTINCT return every row.
     languages = list(Ticket.objects.exclude(language="").order_by("language").values_list("language", flat=True)
                      .distinct())
@@ -32,11 +33,11 @@ def metrics_page(request):
         "form": form, "period": p, "languages": languages,
         "widget": overall,
         "widget_by_language": [(lang, f) for lang, f in widget.items() if lang],
-        "self_service": metrics.self_service(p),
-        "acceptance": metrics.agent_acceptance(p),
-        "precision": metrics.suggestion_precision(p),
+        "self_service": figures["self_service"],
+        "acceptance": figures["acceptance"],
+        "precision": figures["precision"],
         "over_time": over_time,
-        "gaps": metrics.content_gaps(p)[:25],
+        "gaps": figures["gaps"],
         "pipeline": metrics.pipeline_health(p),
         "can_tune": request.user.has_perm(perms.TUNE_DESK),
         "chart_data": {
