@@ -34,10 +34,11 @@ class Processes:
         self.log_dir = log_dir
         self.items: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")
         # Own session: Ctrl-C reaches only us, and we stop the children in order.
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **(env or {})})
         self.items.append((name, proc))
         return proc
 
@@ -91,7 +92,8 @@ def main() -> int:
     procs.start("worker", [python, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings",
                            "-c", "1", "-B", "-s", str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
                            "-l", "info", "-n", "desk@%h"])
-    procs.start("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+    procs.start("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                env={"HELPDESK_TORCH_THREADS": os.environ.get("HELPDESK_TORCH_THREADS", "1")})
     # A stand-in customer site on its own origin, embedding the widget with the demo site's key.
     procs.start("widget-demo", [python, "manage.py", "widget_demo_host", "--port", str(widget_port),
                                 "--api", f"http://127.0.0.1:{port}"])

@@ -145,6 +145,7 @@ HELPDESK = {
     "EMBEDDING_DIMENSIONS": int(os.environ["HELPDESK_EMBEDDING_DIMENSIONS"])
     if os.environ.get("HELPDESK_EMBEDDING_DIMENSIONS") else None,
     "DEVICE": os.environ.get("HELPDESK_DEVICE") or None,
+    "TORCH_THREADS": int(os.environ["HELPDESK_TORCH_THREADS"]) if os.environ.get("HELPDESK_TORCH_THREADS") else None,
 }
 
 LOGGING = {

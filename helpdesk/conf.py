@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     # "cuda", "cpu", ... ; None picks CUDA when a GPU is visible.
     "DEVICE": None,
     "ENCODE_BATCH_SIZE": 32,
+    # torch CPU threads per process; None leaves torch's default (all cores). Web processes serve
+    # many small queries from several threads and do best with 1 (measured: bench widget_load).
+    "TORCH_THREADS": None,
     # Chunks a single embedding task handles; bigger batches use the GPU better, smaller ones retry cheaper.
     "EMBED_TASK_CHUNKS": 64,
     "CHUNK_WORDS": 120,
