@@ -250,3 +250,11 @@ def test_a_ticket_from_the_widget_reaches_the_queue_with_question_and_language(c
         "¿Venden hélices de repuesto para el dron X9 modelo 2019?", "es", "widget")
     gap = Event.objects.get(kind="no_answer")
     assert gap.data["text"] == ticket.subject
+
+
+def test_with_redis_gone_the_widget_still_answers_without_rate_limits(client, site, settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nobody listens there
+    response = post(client, site, "sessions/", {"language": "en-US"})
+    assert response.status_code == 201, response.content
+    assert WidgetSession.objects.filter(public_id=response.json()["session"]).exists()
+    assert "rate limiter unavailable" in caplog.text
