@@ -1,8 +1,6 @@
 from django.urls import path
 
-from helpdesk.views import agent, api, kb
-from helpdesk.views import widget, widget_sites
-from helpdesk.views import uploads
+from helpdesk.views import agent, api, kb, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
