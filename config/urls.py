@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include("helpdesk.urls")),
+    path("help/", include("helpdesk.public_urls")),
 ]

@@ -77,8 +77,12 @@ def test_inserting_returns_title_link_and_summary_and_is_recorded(agent_client, 
     text = response.json()["text"]
     title, link, summary = text.split("\n", 2)
     assert title == s.article.title
-    assert link == f"http://testserver/desk/kb/{s.article_id}/"
+    assert link == f"http://testserver/help/articles/{s.article_id}/"
     assert summary.split()[:5] == s.article.body.split()[:5]
+    # The customer can open the link without signing in.
+    agent_client.logout()
+    public = agent_client.get(link.removeprefix("http://testserver"))
+    assert public.status_code == 200 and s.article.title in public.content.decode()
     s.refresh_from_db()
     assert s.inserted is True
     assert Event.objects.filter(kind=Event.Kind.SUGGESTION_INSERTED, suggestion=s, ticket=ticket).count() == 1

@@ -118,6 +118,7 @@ def suggestion_feedback(request, pk: int):
 @requires(perms.WORK_TICKETS, perms.GIVE_FEEDBACK)
 def suggestion_insert(request, pk: int):
     suggestion = get_object_or_404(Suggestion.objects.select_related("article"), pk=pk, ticket__isnull=False)
-    link = request.build_absolute_uri(reverse("helpdesk:article", args=[suggestion.article_id]))
+    # The customer reads this link: the public page, not the agents' KB page behind sign-in.
+    link = request.build_absolute_uri(reverse("helpdesk_public:article", args=[suggestion.article_id]))
     text = feedback.insert_suggestion(suggestion=suggestion, user=request.user, link=link)
     return JsonResponse({"text": text, "suggestion": suggestion.pk})
