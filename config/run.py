@@ -65,8 +65,9 @@ def _interrupt(signum, frame):
 
 def main() -> int:
     # A terminal closing or `kill` stops us as cleanly as Ctrl-C: no orphaned worker or server.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # SIGINT too: a shell that started us in the background leaves it ignored, and Python keeps that.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     os.environ.setdefault("HELPDESK_WARM_ENCODER", "1")
