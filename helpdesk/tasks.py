@@ -62,3 +62,19 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
 
 
 from helpdesk.tasks_imports import run_import  # noqa: E402,F401  (registers the import task with the worker)
+
+
+@shared_task(acks_late=True)
+def suggest_for_ticket(ticket_id: int) -> int:
+    """Compute and record a ticket's suggestions after a customer writes, so the queue can show
+    whether a good answer exists before an agent opens it. Safe to run twice (reuses the batch
+    recorded since the latest customer message); a deleted ticket is skipped."""
+    from helpdesk.models import Ticket
+    from helpdesk.selectors.queue import latest_customer_message
+    from helpdesk.services.feedback import show_ticket_suggestions
+
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        return 0
+    latest = latest_customer_message(ticket)
+    return len(show_ticket_suggestions(ticket=ticket, since=latest.created_at if latest else None))

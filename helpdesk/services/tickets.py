@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -10,6 +11,8 @@ from django.utils import timezone
 from embeddings.language import detect_language
 from helpdesk import conf
 from helpdesk.models import Event, Message, Ticket
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 100_000
 
@@ -59,6 +62,8 @@ def open_ticket(
         if at is not None:
             Ticket.objects.filter(pk=ticket.pk).update(created_at=at, updated_at=at)
             ticket.refresh_from_db()
+        if at is None:  # history being replayed (demo, imports) needs no live suggestions
+            _suggest_after_commit(ticket.pk)
     return ticket
 
 
@@ -77,7 +82,25 @@ def post_message(*, ticket: Ticket, author_kind: str, body: str, author=None, at
             ticket.status = Ticket.Status.OPEN
             fields.append("status")
         ticket.save(update_fields=fields)
+        if author_kind == Message.Author.CUSTOMER and at is None:
+            _suggest_after_commit(ticket.pk)
     return message
+
+
+def _suggest_after_commit(ticket_id: int) -> None:
+    """Queue the ticket's suggestions once the message is committed; a broker outage only delays them
+    (the agent's ticket page computes them on demand)."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from helpdesk import tasks
+
+    def send():
+        try:
+            tasks.suggest_for_ticket.delay(ticket_id)
+        except BrokerError as exc:
+            logger.warning("broker unreachable, suggestions for ticket %s computed on demand: %s", ticket_id, exc)
+
+    transaction.on_commit(send)
 
 
 def _add_message(*, ticket, author_kind, body, detection, author=None, at=None) -> Message:
