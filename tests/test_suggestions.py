@@ -158,3 +158,12 @@ def test_an_english_only_encoder_leaves_other_languages_to_lexical_search(settin
     assert _retriever_weights("en-GB") == {"dense": 0.7, "lexical": pytest.approx(0.3)}
     settings.HELPDESK = {"ENCODER": "intfloat/multilingual-e5-small"}
     assert _retriever_weights("de") == {"dense": 0.7, "lexical": pytest.approx(0.3)}
+
+
+def test_dense_mode_ranks_by_cosine_even_where_hybrid_would_ignore_dense(kb, settings, monkeypatch):
+    from helpdesk.selectors import suggestions
+
+    monkeypatch.setattr(suggestions, "_retriever_weights", lambda language: {"dense": 0.0, "lexical": 1.0})
+    dense = find_suggestions(text="refund business days card", mode="dense", limit=4).suggestions
+    assert dense[0].article_id == kb["refund"].id
+    assert [s.score for s in dense] == sorted((s.score for s in dense), reverse=True) and dense[0].score > 0

@@ -198,7 +198,8 @@ def find_suggestions(
     published = {aid for aid, article in articles.items() if article.is_published}
     per_retriever = {name: [hit for hit in hits if hit[1] in published] for name, hits in per_retriever.items()}
 
-    candidates = ranking.fuse(per_retriever, weights=_retriever_weights(detected))
+    # Weights only balance two retrievers; a single one ranks by its own score.
+    candidates = ranking.fuse(per_retriever, weights=_retriever_weights(detected) if mode == "hybrid" else None)
     calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"))
     for candidate in candidates:
         candidate.confidence = ranking.confidence(candidate, calibration=calibration,
