@@ -24,7 +24,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
+
+from config import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_KB = ROOT / "helpdesk" / "demo" / "kb.json"
@@ -127,15 +129,6 @@ def serve(port: int) -> None:
     run("127.0.0.1", port, get_wsgi_application(), threading=True, server_cls=NoDelayServer)
 
 
-def _database_url(settings_dict: dict) -> str:
-    user = quote(settings_dict.get("USER") or "", safe="")
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
-    host = quote(settings_dict.get("HOST") or "", safe="")
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench widget_load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="1,4,16", help="comma-separated concurrency levels")
@@ -188,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                          client_requests_per_minute=10**9)
 
         port = free_port()
-        env = dict(os.environ, DATABASE_URL=_database_url(connection.settings_dict), REDIS_URL=settings.REDIS_URL,
+        env = dict(os.environ, DATABASE_URL=embedded.database_url(connection.settings_dict), REDIS_URL=settings.REDIS_URL,
                    DEBUG="0", HELPDESK_ENCODER=os.environ.get("HELPDESK_ENCODER", settings.HELPDESK["ENCODER"]),
                    PYTHONUNBUFFERED="1")
         if args.torch_threads:

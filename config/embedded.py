@@ -70,6 +70,19 @@ def _ensure_database(socket_dir, port) -> None:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
 
+def database_url(settings_dict: dict) -> str:
+    """Express a Django DATABASES entry as a DATABASE_URL (unix-socket hosts percent-encoded), for
+    child processes (test workers, benchmark servers) that must use the same database."""
+    from urllib.parse import quote
+
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host = quote(settings_dict.get("HOST") or "", safe="")
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
+
+
 def postgres_running() -> bool:
     pid_file = _pgdata() / "postmaster.pid"
     if not pid_file.exists():

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -43,16 +42,6 @@ def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, messa
         time.sleep(interval)
 
 
-def database_url(settings_dict: dict) -> str:
-    """Express a Django DATABASES entry as a DATABASE_URL (unix-socket hosts percent-encoded)."""
-    user = quote(settings_dict.get("USER") or "", safe="")
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
-    host = quote(settings_dict.get("HOST") or "", safe="")
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
-
-
 def service_env(**extra) -> dict:
     """Environment for a child process that must use this test run's database and broker."""
     from django.conf import settings
@@ -62,7 +51,7 @@ def service_env(**extra) -> dict:
 
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url(connection.settings_dict),
+        DATABASE_URL=embedded.database_url(connection.settings_dict),
         REDIS_URL=settings.REDIS_URL,
         HELPDESK_ENCODER=conf.get("ENCODER"),
         HF_HUB_OFFLINE="1",
