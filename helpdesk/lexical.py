@@ -41,6 +41,7 @@ STATS_TTL_SECONDS = 300.0
 # Below this many passages the statistics are recomputed for every query (a few milliseconds), so a
 # new knowledge base is searchable at once; above it they are cached for STATS_TTL_SECONDS.
 SMALL_CORPUS = 2000
+MIN_CORPUS_FOR_COMMON = 50
 # Lexemes in more than this share of passages carry almost no IDF but match nearly every row.
 COMMON_SHARE = 0.4
 MAX_QUERY_LEXEMES = 64
@@ -151,8 +152,15 @@ def search(text: str, *, language: str | None, limit: int = 100) -> list[tuple[i
     if not stats.total:
         return []
     weighted = sorted(((stats.idf(lex), lex) for lex in lexemes), reverse=True)[:MAX_QUERY_LEXEMES]
-    selective = [lex for _, lex in weighted if stats.frequencies.get(lex, 0) <= COMMON_SHARE * stats.total]
-    chosen = selective or [lex for _, lex in weighted[:3]]
+    # Only words the knowledge base contains can find anything: a query whose rare words are all
+    # unknown must still search with its known ones. Very common words are left out of the candidate
+    # search (they still score), except in a small knowledge base where every word is "common".
+    present = [lex for _, lex in weighted if stats.frequencies.get(lex)]
+    if not present:
+        return []
+    selective = [lex for lex in present
+                 if stats.total < MIN_CORPUS_FOR_COMMON or stats.frequencies[lex] <= COMMON_SHARE * stats.total]
+    chosen = selective or present[:3]
     idf = {lex: stats.idf(lex) for _, lex in weighted}
     total_idf = sum(idf.values()) or 1.0
     tsquery = " | ".join(_tsquery_literal(lex) for lex in chosen)

@@ -100,9 +100,13 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the embedded Redis, writing to the test database."""
+    """A real Celery worker process on the embedded Redis, writing to the test database.
+
+    Module-scoped: tests elsewhere override HELPDESK settings in-process (e.g. a hashing encoder),
+    which a worker started from the environment would not share, so it must not outlive its module.
+    """
     from config.celery import app
 
     with django_db_blocker.unblock():

@@ -63,3 +63,15 @@ def test_queries_with_no_searchable_words_find_nothing(articles):
     assert lexical.search("🙂🙂 !!", language="en") == []
     assert lexical.search("'; DROP TABLE helpdesk_chunk; --", language="en") == []
     assert isinstance(lexical.search("a:* & | ! <b>o\\'", language="en"), list)  # tsquery syntax is quoted, never parsed
+
+
+def test_a_query_whose_rare_words_are_unknown_still_searches_with_its_known_ones(db):
+    lexical.forget_stats()
+    track = save_article(title="Seguimiento de su pedido", body="Abra Pedidos y siga el enlace del paquete.",
+                         locale="es", status=Article.Status.PUBLISHED)
+    save_article(title="Restablecer la contraseña", body="Use el enlace de su correo para el pedido de cambio.",
+                 locale="es", status=Article.Status.PUBLISHED)
+    # "gracias", "ahora", "dónde" appear in no article; "pedido" and "paquete" do.
+    hits = lexical.search("Ya entré, gracias. Ahora: ¿dónde está mi pedido? Quiero el seguimiento del paquete.",
+                          language="es")
+    assert hits and hits[0][1] == track.id

@@ -119,6 +119,19 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
+def _add_scores(hits: list[tuple], more: list[tuple]) -> list[tuple]:
+    """Sum two lexical hit lists per passage (chunk id, article id, score[, strength...])."""
+    merged = {hit[0]: list(hit) for hit in hits}
+    for hit in more:
+        if hit[0] in merged:
+            row = merged[hit[0]]
+            row[2] += hit[2]
+            row[3:] = [max(a, b) for a, b in zip(row[3:], hit[3:])]
+        else:
+            merged[hit[0]] = list(hit)
+    return [tuple(row) for row in merged.values()]
+
+
 def _retriever_weights(language: str | None) -> dict[str, float]:
     """Convex-fusion weights: mostly dense, unless the encoder does not know the query's language."""
     spec = CATALOG.get(conf.get("ENCODER"))
@@ -157,6 +170,7 @@ def find_suggestions(
     language: str | None = None,
     mode: str = "hybrid",
     rerank: bool | None = None,
+    focus: str | None = None,
 ) -> SuggestionResult:
     """Find the published articles that best answer `text`.
 
@@ -191,7 +205,13 @@ def find_suggestions(
             per_retriever["dense"] = ranking.best_per_article(vectors.nearest_chunks(
                 vector, encoder=encoder.name, limit=fetch, ef_search=conf.get("HNSW_EF_SEARCH")))
         if mode in ("hybrid", "lexical"):
-            per_retriever["lexical"] = ranking.best_per_article(lexical.search(query, language=detected, limit=fetch))
+            hits = lexical.search(query, language=detected, limit=fetch)
+            focus_text = clean_query(focus) if focus else ""
+            if focus_text and focus_text != query:
+                # A conversation: words of the latest customer message count twice, so a topic the
+                # customer has moved on from does not outrank what they ask now.
+                hits = _add_scores(hits, lexical.search(focus_text, language=detected, limit=fetch))
+            per_retriever["lexical"] = ranking.best_per_article(hits)
 
     candidate_ids = {hit[1] for hits in per_retriever.values() for hit in hits}
     articles = Article.objects.only("id", "title", "locale", "status", "translation_group").in_bulk(candidate_ids)
@@ -304,10 +324,12 @@ def suggest_articles(
 
 def find_ticket_suggestions(*, ticket, limit: int | None = None, strategy: str | None = None) -> SuggestionResult:
     """Find suggestions for a ticket's whole conversation, shown in the ticket's language."""
-    from helpdesk.selectors.conversation import DEFAULT_STRATEGY, ticket_query
+    from helpdesk.selectors.conversation import DEFAULT_STRATEGY, build_query, ticket_turns
 
-    query = ticket_query(ticket, strategy=strategy or DEFAULT_STRATEGY, max_chars=conf.get("MAX_QUERY_CHARS"))
-    return find_suggestions(text=query, limit=limit, locale=ticket.language or None)
+    turns = ticket_turns(ticket)
+    query = build_query(turns, strategy=strategy or DEFAULT_STRATEGY, max_chars=conf.get("MAX_QUERY_CHARS"))
+    focus = build_query(turns, strategy="last", max_chars=conf.get("MAX_QUERY_CHARS"))
+    return find_suggestions(text=query, limit=limit, locale=ticket.language or None, focus=focus)
 
 
 def suggest_for_ticket(*, ticket, limit: int | None = None) -> list[ArticleSuggestion]:

@@ -129,7 +129,8 @@ def evaluate(queries: list[dict], qrels: dict, *, ids: dict[int, str], mode: str
     for query in queries:
         text = build_query(_turns(query.get("history"), query["text"]), strategy=strategy)
         started = time.perf_counter()
-        result = find_suggestions(text=text, limit=DEPTH, mode=mode)
+        # As for tickets: the latest turn is searched again lexically (see find_ticket_suggestions).
+        result = find_suggestions(text=text, limit=DEPTH, mode=mode, focus=query["text"])
         latencies.append(time.perf_counter() - started)
         ranked = [ids.get(s.article_id) for s in result.suggestions]
         relevant = qrels.get(str(query["_id"]), {})
