@@ -98,7 +98,9 @@ def postgres_running() -> bool:
 def stop_postgres() -> bool:
     if not postgres_running():
         return False
-    from pgserver import pg_ctl
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs' XDG_RUNTIME_DIR warning, as above
+        from pgserver import pg_ctl
 
     user = "pgserver" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=_pgdata(), user=user)
