@@ -289,7 +289,7 @@ def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> lis
     with connection.cursor() as cursor:
         # Identical wordings are counted in SQL; only distinct texts reach the grouping below.
         cursor.execute(f"""
-            SELECT language, COALESCE(data->>'text', data->>'query', '') AS text, count(*),
+            SELECT language, COALESCE(data->>'text', '') AS text, count(*),
                    bool_or(ticket_id IS NOT NULL), bool_or(widget_session_id IS NOT NULL)
             FROM helpdesk_event
             WHERE kind = 'no_answer' AND created_at >= %(start)s AND created_at < %(end)s {language_filter}

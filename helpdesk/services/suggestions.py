@@ -20,12 +20,15 @@ def record_suggestions(
     at: datetime | None = None,
     threshold: float | None = None,
     no_answer_reason: str = "",
+    best_confidence: float | None = None,
 ) -> list[Suggestion]:
     """Write one Suggestion row per suggestion shown (rank from 1) and one Event for the showing.
 
     The Event is `suggestions_shown`, or `no_answer` when the list is empty or every suggestion is
     below `threshold` (default: the effective confidence threshold); a no-answer query is what the
-    content-gap report counts. Returns the Suggestion rows, best first.
+    content-gap report counts (it reads `data["text"]`). `best_confidence` is the engine's best
+    candidate even when none was shown (default: the best of `suggestions`); the threshold preview
+    uses it. Returns the Suggestion rows, best first.
     """
     from helpdesk.selectors.suggestions import confidence_threshold
 
@@ -60,9 +63,11 @@ def record_suggestions(
             suggestion=rows[0] if rows else None,
             language=query_language or "",
             data={
-                "query": query[:500],
+                "text": query,
                 "suggestion_ids": [r.id for r in rows],
-                "best_confidence": round(max((s.confidence for s in suggestions), default=0.0), 4),
+                "article_ids": [s.article_id for s in suggestions],
+                "best_confidence": round(best_confidence if best_confidence is not None
+                                         else max((s.confidence for s in suggestions), default=0.0), 4),
                 "threshold": threshold,
                 **({"reason": no_answer_reason} if no_answer_reason and not answered else {}),
             },

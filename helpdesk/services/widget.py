@@ -157,16 +157,9 @@ def record_query(*, session: WidgetSession, text: str, at: datetime | None = Non
                              data={"text": text}, created_at=at)
         rows = record_suggestions(suggestions=shown, query=text, query_language=language, widget_session=session,
                                   at=at, threshold=result.threshold,
-                                  no_answer_reason=result.no_answer_reason or "No suggestion is confident enough.")
+                                  no_answer_reason=result.no_answer_reason or "No suggestion is confident enough.",
+                                  best_confidence=outcome.best_confidence)
         outcome.suggestion_ids = [row.pk for row in rows]
-        # The content-gap report reads the question from data["text"]; keep the engine's fields beside it.
-        showing = (Event.objects.filter(widget_session=session, created_at=at,
-                                        kind__in=[Event.Kind.SUGGESTIONS_SHOWN, Event.Kind.NO_ANSWER])
-                   .order_by("-id").first())
-        if showing is not None:
-            showing.data = {**showing.data, "text": text, "article_ids": [s.article_id for s in shown],
-                            "best_confidence": round(outcome.best_confidence, 4)}
-            showing.save(update_fields=["data"])
         fields = {"last_seen_at": at}
         if not session.language:
             fields["language"] = session.language = language
