@@ -17,6 +17,7 @@ inside throwaway schemas: the live knowledge base is never touched.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -37,21 +38,15 @@ def _setup():
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    if (argv if argv is not None else sys.argv[1:])[:1] == ["dashboard"]:
-        _setup()
-        from bench import dashboard
-
-        return dashboard.main((argv if argv is not None else sys.argv[1:])[1:])
-    if (argv if argv is not None else sys.argv[1:])[:1] == ["imports"]:
+    argv = sys.argv[1:] if argv is None else argv
+    # Benchmarks with their own argument parsers: (module, needs Django set up and migrated here).
+    own_parsers = {"dashboard": True, "imports": False, "widget_load": False}
+    if argv[:1] and argv[0] in own_parsers:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
-        from bench import imports
-
-        return imports.main((argv if argv is not None else sys.argv[1:])[1:])
-    if (argv if argv is not None else sys.argv[1:])[:1] == ["widget_load"]:
-        os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
-        from bench import widget_load
-
-        return widget_load.main((argv if argv is not None else sys.argv[1:])[1:])
+        if own_parsers[argv[0]]:
+            _setup()
+        module = importlib.import_module(f"bench.{argv[0]}")
+        return module.main(argv[1:])
     parser.add_argument("name", choices=["convert", "retrieval", "language", "latency", "calibrate"])
     parser.add_argument("datasets", nargs="*", help="for convert/retrieval: only these sets")
     parser.add_argument("--data", type=Path, help="where the public datasets lie")
