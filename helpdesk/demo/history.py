@@ -55,7 +55,7 @@ def generate_history(*, weeks: int = 8, seed: int = 7) -> dict:
     from helpdesk.services.knowledge import embed_chunks, pending_chunk_ids
     from helpdesk.services.suggestions import record_suggestions
     from helpdesk.services.tickets import post_message
-    from helpdesk.services.triage import update_ticket
+    from helpdesk.services.tickets import update_ticket
     from helpdesk.services.widget import (
         file_ticket, record_article_opened, record_query, record_vote, save_site, start_session,
     )

@@ -19,7 +19,7 @@ from helpdesk.selectors.queue import (
 from helpdesk.services.desk_settings import current_confidence_threshold
 from helpdesk.services import feedback
 from helpdesk.services.tickets import post_message
-from helpdesk.services.triage import update_ticket
+from helpdesk.services.tickets import update_ticket
 
 
 @require_GET
