@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from embeddings.language import detect_language, same_language, supported_languages, to_bcp47
+from embeddings.language import detect_language, macrolanguage, same_language, supported_languages, to_bcp47
 
 
 class Command(BaseCommand):
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         if not rows:
             raise CommandError("the file has no labelled lines")
 
-        supported = supported_languages()
+        known = supported_languages()
         detected = [detect_language(text).guess or "und" for text, _ in rows]
         if predictions:
             Path(predictions).write_text("\n".join(detected) + "\n", encoding="utf-8")
@@ -55,6 +55,8 @@ class Command(BaseCommand):
             per_language[expected][0] += same_language(guess, expected)
             per_language[expected][1] += 1
         report = {"lines": len(rows), "languages": len(per_language)}
+        # A language is supported when the detector names it or its macrolanguage (nob: `no`).
+        supported = {tag for tag in per_language if tag in known or macrolanguage(tag) in known}
         for scope, languages in (("all", list(per_language)),
                                  ("supported", [t for t in per_language if t in supported])):
             right = sum(per_language[t][0] for t in languages)
