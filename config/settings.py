@@ -147,6 +147,7 @@ HELPDESK = {
     if os.environ.get("HELPDESK_EMBEDDING_DIMENSIONS") else None,
     "DEVICE": os.environ.get("HELPDESK_DEVICE") or None,
     "TORCH_THREADS": int(os.environ["HELPDESK_TORCH_THREADS"]) if os.environ.get("HELPDESK_TORCH_THREADS") else None,
+    "LANGUAGE_MODEL": os.environ.get("HELPDESK_LANGUAGE_MODEL") or None,
 }
 
 LOGGING = {

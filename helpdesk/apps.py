@@ -9,3 +9,13 @@ class HelpdeskConfig(AppConfig):
 
     def ready(self):
         from helpdesk import checks  # noqa: F401  (registers system checks)
+        from helpdesk import conf
+
+        model = conf.get("LANGUAGE_MODEL")
+        if model:
+            from embeddings import language
+
+            try:
+                language.configure(fasttext_model=model)
+            except FileNotFoundError:
+                pass  # helpdesk.E004 says so; detection keeps the bundled model meanwhile

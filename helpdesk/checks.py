@@ -3,6 +3,7 @@
 helpdesk.E001  the database has no pgvector (`vector` extension neither installed nor available)
 helpdesk.E002  the configured vectors are too large for pgvector's HNSW index
 helpdesk.E003  the database cannot be reached
+helpdesk.E004  the configured language-ID model file (HELPDESK["LANGUAGE_MODEL"]) does not exist
 helpdesk.W001  chunks are embedded by another encoder or vector size (re-embedding pending)
 """
 
@@ -52,6 +53,22 @@ def check_vector_size(app_configs=None, **kwargs):
             f"{MAX_INDEXED_DIMENSIONS}.",
             id="helpdesk.E002",
             hint="Set HELPDESK['EMBEDDING_DIMENSIONS'] (Matryoshka truncation, e.g. 1024) or choose a smaller model.",
+        )]
+    return []
+
+
+@register("helpdesk")
+def check_language_model(app_configs=None, **kwargs):
+    from pathlib import Path
+
+    from helpdesk import conf
+
+    model = conf.get("LANGUAGE_MODEL")
+    if model and not Path(model).expanduser().is_file():
+        return [Error(
+            f"The language-ID model {model!r} (HELPDESK_LANGUAGE_MODEL) is not a file.",
+            id="helpdesk.E004",
+            hint="Point it at a fastText model file such as lid.176.bin, or unset it to use the bundled lid.176.ftz.",
         )]
     return []
 

@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     # "cuda", "cpu", ... ; None picks CUDA when a GPU is visible.
     "DEVICE": None,
     "ENCODE_BATCH_SIZE": 32,
+    # A fastText language-ID model file to use instead of the bundled compressed lid.176.ftz
+    # (e.g. lid.176.bin or GlotLID's model.bin, downloaded by the operator); None: the bundled one.
+    "LANGUAGE_MODEL": None,
     # torch CPU threads per process; None leaves torch's default (all cores). Web processes serve
     # many small queries from several threads and do best with 1 (measured: bench widget_load).
     "TORCH_THREADS": None,

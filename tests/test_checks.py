@@ -61,6 +61,15 @@ def test_vectors_too_large_to_index_get_error_E002_until_truncated(db, settings)
     assert "helpdesk.E002" not in _ids(run_checks())
 
 
+def test_a_missing_language_model_file_gets_error_E004(db, settings, tmp_path):
+    settings.HELPDESK = {"LANGUAGE_MODEL": str(tmp_path / "lid.176.bin")}
+    (error,) = [m for m in run_checks() if m.id == "helpdesk.E004"]
+    assert "lid.176.bin" in error.msg and "unset it" in error.hint
+
+    (tmp_path / "lid.176.bin").write_bytes(b"")
+    assert "helpdesk.E004" not in _ids(run_checks())
+
+
 class LyingEncoder(HashingEncoder):
     """Claims 256 dimensions but returns 128: what a misconfigured custom encoder looks like."""
 
