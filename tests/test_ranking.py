@@ -70,8 +70,8 @@ def test_metrics_match_their_definitions():
     assert ranking.ndcg_at(ranked, {}, 10) == 0.0
 
 
-def test_convex_fusion_adds_weighted_cosine_and_scaled_bm25_times_squared_coverage():
+def test_convex_fusion_adds_weighted_cosine_and_scaled_bm25_times_coverage():
     dense = [(1, 10, 0.6), (2, 20, 0.2)]
     lexical = [(3, 20, 1.5, 0.5), (4, 30, 0.75, 0.2)]
     fused = ranking.fuse({"dense": dense, "lexical": lexical}, weights={"dense": 0.7, "lexical": 0.3})
-    assert [(c.article_id, round(c.fused, 6)) for c in fused] == [(10, 0.42), (20, 0.215), (30, 0.0375)]
+    assert [(c.article_id, round(c.fused, 6)) for c in fused] == [(10, 0.42), (20, 0.29), (30, 0.075)]
