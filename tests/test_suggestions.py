@@ -175,6 +175,25 @@ def test_dense_weighs_more_the_further_its_best_article_leads_the_second(setting
     assert _retriever_weights("en", [])["dense"] == 0.65
 
 
+def test_an_unsure_non_english_guess_decides_the_weights_not_the_fallback_language(kb, monkeypatch):
+    from embeddings.language import Detection
+    from helpdesk.selectors import suggestions
+
+    # As lid.176 answers short Chinese questions: too unsure to name the language, best guess "zh".
+    monkeypatch.setattr(suggestions, "detect_language",
+                        lambda text, fallback=None: Detection(fallback, 0.4, False, "zh"))
+    weighed = []
+    real = suggestions._retriever_weights
+    monkeypatch.setattr(suggestions, "_retriever_weights",
+                        lambda language, dense: weighed.append(language) or real(language, dense))
+    result = find_suggestions(text="退款 refund 多久", limit=3)
+    assert weighed == ["zh"]
+    assert result.language == "en"  # searched and shown in the fallback language all the same
+    assert result.suggestions[0].article_id == kb["refund"].id
+    find_suggestions(text="退款 refund 多久", language="en", limit=3)  # a caller's language is taken as is
+    assert weighed == ["zh", "en"]
+
+
 def test_dense_mode_ranks_by_cosine_even_where_hybrid_would_ignore_dense(kb, settings, monkeypatch):
     from helpdesk.selectors import suggestions
 
