@@ -21,14 +21,16 @@ import time
 
 from django.db import connection
 
-# BCP 47 primary language → PostgreSQL text-search configuration shipped with PostgreSQL 16.
+# BCP 47 primary language → PostgreSQL text-search configuration shipped with PostgreSQL 16. The
+# language detector answers the macrolanguages `no` and `sh` when it cannot tell Bokmål from Nynorsk
+# or Croatian, Serbian and Bosnian apart; the Serbian stemmer reads Latin and Cyrillic script.
 TEXT_SEARCH_CONFIGS = {
     "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "da": "danish", "nl": "dutch",
     "en": "english", "fi": "finnish", "fr": "french", "de": "german", "el": "greek", "hi": "hindi",
     "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian",
     "ne": "nepali", "nb": "norwegian", "nn": "norwegian", "no": "norwegian", "pt": "portuguese",
-    "ro": "romanian", "ru": "russian", "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil",
-    "tr": "turkish", "yi": "yiddish",
+    "ro": "romanian", "ru": "russian", "sr": "serbian", "sh": "serbian", "es": "spanish", "sv": "swedish",
+    "ta": "tamil", "tr": "turkish", "yi": "yiddish",
 }
 
 _UNSPACED_RUN = re.compile(

@@ -16,6 +16,8 @@ def test_unspaced_scripts_become_character_bigrams_and_other_text_is_kept():
 def test_languages_without_a_postgres_configuration_use_simple():
     assert lexical.text_search_config("es-MX") == "spanish"
     assert lexical.text_search_config("nb") == "norwegian"
+    assert lexical.text_search_config("no") == "norwegian"
+    assert lexical.text_search_config("sh") == "serbian"
     assert lexical.text_search_config("zh") == "simple"
     assert lexical.text_search_config(None) == "simple"
 
