@@ -27,7 +27,9 @@ def tiny_model_dir(tmp_path_factory):
     BertModel(config).save_pretrained(folder / "bert")
     tokenizer.save_pretrained(folder / "bert")
     transformer = models.Transformer(str(folder / "bert"), max_seq_length=32)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    # sentence-transformers 5.x renamed get_word_embedding_dimension; the project allows >=3.3.
+    dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    pooling = models.Pooling(dimension(), pooling_mode="mean")
     model = SentenceTransformer(modules=[transformer, pooling],
                                 prompts={"query": "query: ", "document": "passage: "})
     model.save(str(folder / "st"))
