@@ -14,7 +14,11 @@ TEXTS = ["How do I reset my password?", "Refunds take 5 to 10 business days.", "
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     """A 2-layer BERT sentence-transformer with its own vocabulary and prompts, saved to disk."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    try:  # sentence-transformers 5.x; `sentence_transformers.models` before (the project allows >=3.3)
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:
+        from sentence_transformers import models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-st")
