@@ -284,6 +284,8 @@ _AMBIGUOUS_MACROLANGUAGES = frozenset({"sh", "no"})
 def detect_language(text: str, *, fallback: str | None = None, min_confidence: float = 0.5) -> Detection:
     """Detect the language of `text`; below `min_confidence`, answer `fallback` (marked unreliable)."""
     text = re.sub(r"\s+", " ", text or "").strip()[:MAX_INPUT_CHARS]
+    # Lone surrogates (JSON's "\ud800") are not text and crash the detectors' UTF-8 bindings.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     if not text or not _has_letters(text):
         return Detection(fallback, 0.0, False, None)
     if _letter_count(text) < MIN_LETTERS:

@@ -109,6 +109,12 @@ def test_json_accepts_flat_lists_and_grouped_translations():
         ("en", "Hello", "k1", "c"), ("de", "Hallo", "k1", "c")]
 
 
+def test_json_with_half_a_surrogate_pair_still_gives_storable_text():
+    # "\\ud83d" alone is valid JSON but not text: PostgreSQL (UTF-8) would refuse the whole article.
+    [record] = parse_file("a.json", b'[{"title": "Refunds \\ud83d", "body": "Within 5 days \\udc4d.", "locale": "en"}]')
+    assert (record.title, record.body) == ("Refunds ?", "Within 5 days ?.")
+
+
 def test_malformed_json_reports_where():
     with pytest.raises(ImportFormatError, match="invalid JSON at line 1, column 12"):
         parse_file("a.json", b'[{"title": }]')

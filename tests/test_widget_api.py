@@ -154,6 +154,21 @@ def test_bad_input_gets_a_clear_400_never_a_500(client, site):
     assert not Ticket.objects.exists()
 
 
+def test_a_lone_surrogate_in_the_json_is_answered_not_a_500(client, site, kb):
+    # JSON may escape half a UTF-16 pair ("\\ud800"); Python decodes it to a string PostgreSQL and
+    # the language detectors refuse.
+    session = new_session(client, site)
+    body = '{"session": "%s", "q": "how long does a refund take \\ud800 to my card"}' % session
+    response = client.post(url(site, "queries/"), body, content_type="application/json", HTTP_ORIGIN=HOST_ORIGIN)
+    assert response.status_code == 200
+    assert response.json()["results"]
+    ticket = client.post(url(site, "tickets/"), '{"session": "%s", "email": "a@example.com", "message": '
+                         '"still waiting \\udfff for my refund"}' % session,
+                         content_type="application/json", HTTP_ORIGIN=HOST_ORIGIN)
+    assert ticket.status_code in (200, 201)
+    assert "still waiting ? for my refund" in "\n".join(Ticket.objects.get().messages.values_list("body", flat=True))
+
+
 def test_a_session_of_another_site_is_unknown_here(client, site):
     from helpdesk.services.widget import save_site
 

@@ -23,6 +23,13 @@ class Record:
     status: str | None = None
     where: str = ""  # "row 4", "record 2", "" for one-article files
 
+    def __post_init__(self):
+        # JSON can carry half a UTF-16 pair ("\\ud800"): not text, and PostgreSQL refuses to store it.
+        for name in ("title", "body", "locale", "external_id", "category", "translation_key", "status"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, value.encode("utf-8", "replace").decode("utf-8"))
+
     def problems(self) -> list[str]:
         """What makes this record unusable (empty list when it is fine)."""
         found = []

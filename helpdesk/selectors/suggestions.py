@@ -115,7 +115,8 @@ def confidence_threshold() -> float:
     return current_confidence_threshold()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+# Control characters, replacement characters and lone surrogates (JSON's "\\ud800"; tokenizers refuse them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\ud800-\udfff]")
 
 
 def clean_query(text: str | None, *, max_chars: int | None = None) -> str:

@@ -18,7 +18,8 @@ MAX_MESSAGE_CHARS = 100_000
 
 
 def _clean_body(body: str) -> str:
-    body = (body or "").replace("\x00", "").strip()
+    # NUL and lone surrogates (JSON's "\\ud800") cannot be stored in PostgreSQL text.
+    body = (body or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
     if not body:
         raise ValueError("a message needs some text")
     if len(body) > MAX_MESSAGE_CHARS:

@@ -117,7 +117,10 @@ def _payload(request) -> dict:
 
 def _text(payload: dict, name: str) -> str:
     value = payload.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    # JSON can carry half a UTF-16 pair ("\\ud800"): not text, and PostgreSQL refuses to store it.
+    return value.encode("utf-8", "replace").decode("utf-8").strip()
 
 
 def _question(payload: dict) -> tuple[str | None, JsonResponse | None]:

@@ -70,6 +70,17 @@ def test_text_too_short_or_without_letters_falls_back_unreliably(text):
     assert (detection.language, detection.confidence, detection.reliable, detection.guess) == ("fr", 0.0, False, None)
 
 
+@pytest.mark.parametrize("text", [
+    "where is my order \ud800 it is late",  # a lone surrogate, as JSON's "\\ud800" decodes
+    "\x00\x01 where is my order\x00",
+    bytes(range(256)).decode("latin-1") * 20,
+    "x" * 1_000_000,
+])
+def test_junk_gets_an_answer_not_an_exception(text):
+    detection = detect_language(text, fallback="en")
+    assert detection.language and 0.0 <= detection.confidence <= 1.0
+
+
 def write_fasttext_model(path, vocabulary: dict[str, str]):
     """Write a supervised fastText model (file format 12, softmax loss) mapping each word to a label."""
     labels = sorted(set(vocabulary.values()))
