@@ -45,8 +45,10 @@ class SentenceTransformerEncoder:
         trust_remote_code: bool = False,
     ):
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.utils.logging.disable_progress_bar()  # a bar per load in worker and web logs
         self.device = pick_device(device)
         try:
             self.model = SentenceTransformer(model, device=self.device, trust_remote_code=trust_remote_code)
