@@ -74,6 +74,15 @@ def test_without_the_customers_translation_the_default_locale_is_shown(kb):
     assert results[0].locale == "en"
 
 
+def test_a_norwegian_ticket_gets_the_bokmal_translation(kb):
+    # The detector answers `no` when it cannot tell Bokmål from Nynorsk; the KB holds `nb`.
+    bokmal = save_article(title="Tilbakestill et glemt passord", body="Åpne innloggingssiden og velg Glemt passord.",
+                          locale="nb", status=Article.Status.PUBLISHED, translation_group=kb["password"].translation_group)
+    embed_chunks(chunk_ids=list(bokmal.chunks.values_list("id", flat=True)), encoder=get_encoder())
+    results = suggest_articles(text="reset forgotten password", limit=5, locale="no")
+    assert (results[0].article_id, results[0].locale) == (bokmal.id, "nb")
+
+
 def test_below_the_threshold_there_is_a_reason_and_no_confident_answer(kb, settings):
     settings.HELPDESK = {**settings.HELPDESK, "CONFIDENCE_THRESHOLD": 0.999}
     result = find_suggestions(text="refund", limit=3)

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from embeddings.catalog import CATALOG
-from embeddings.language import detect_language
+from embeddings.language import detect_language, same_language
 from helpdesk import conf, lexical, ranking, vectors
 from helpdesk.encoders import get_encoder
 from helpdesk.models import Article, Chunk
@@ -310,12 +310,14 @@ def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], 
 
 
 def _choose_translation(article: Article, translations: dict, locale: str | None, default_locale: str) -> Article:
-    """The translation in `locale` (exact tag, then its primary language), else the default locale's."""
+    """The translation in `locale` (exact tag, then its primary language, then a member or the
+    macrolanguage of it: `nb` for a Norwegian `no` ticket, `hr` for `sh`), else the default locale's."""
     siblings = translations.get(article.translation_group, [])
     if locale:
         primary = locale.split("-")[0].lower()
         for wanted in (lambda a: a.locale.lower() == locale.lower(),
-                       lambda a: a.locale.split("-")[0].lower() == primary):
+                       lambda a: a.locale.split("-")[0].lower() == primary,
+                       lambda a: same_language(a.locale, locale)):
             if wanted(article):
                 return article
             match = next((a for a in siblings if wanted(a)), None)
