@@ -148,6 +148,7 @@ HELPDESK = {
     "DEVICE": os.environ.get("HELPDESK_DEVICE") or None,
     "TORCH_THREADS": int(os.environ["HELPDESK_TORCH_THREADS"]) if os.environ.get("HELPDESK_TORCH_THREADS") else None,
     "LANGUAGE_MODEL": os.environ.get("HELPDESK_LANGUAGE_MODEL") or None,
+    "TRUSTED_PROXIES": int(os.environ.get("HELPDESK_TRUSTED_PROXIES") or 0),
 }
 
 LOGGING = {

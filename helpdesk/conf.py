@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # Logistic confidence coefficients {bias, dense, lexical, agree}; None uses those fitted for the
     # default encoder (helpdesk.ranking.Calibration; refit with `python -m bench calibrate`).
     "CONFIDENCE_CALIBRATION": None,
+    # Reverse proxies of your own in front of the web server (each appends to X-Forwarded-For); the
+    # widget's per-address rate limit uses the address the outermost one saw. 0: the connection's.
+    "TRUSTED_PROXIES": 0,
     # Longest query text accepted from the widget or the API (characters).
     "MAX_QUERY_CHARS": 2000,
     # Knowledge-base uploads: largest single file, largest upload (all files, or a ZIP once unpacked),

@@ -19,8 +19,8 @@ def url(site_or_key, path):
     return f"/desk/widget/v1/{key}/{path}"
 
 
-def post(client, site_or_key, path, payload, *, origin=HOST_ORIGIN, addr="203.0.113.7"):
-    headers = {"HTTP_ORIGIN": origin} if origin else {}
+def post(client, site_or_key, path, payload, *, origin=HOST_ORIGIN, addr="203.0.113.7", **extra):
+    headers = {"HTTP_ORIGIN": origin, **extra} if origin else extra
     return client.post(url(site_or_key, path), json.dumps(payload), content_type="application/json",
                        REMOTE_ADDR=addr, **headers)
 
@@ -120,6 +120,25 @@ def test_a_burst_over_the_per_address_limit_gets_429_with_retry_after_and_record
     assert nothing_written() == before
     # Another visitor's address has its own allowance.
     assert post(client, site, "queries/", {"session": session, "q": "refund"}, addr="198.51.100.9").status_code == 200
+
+
+def test_a_forged_forwarded_for_header_buys_no_fresh_allowance(client, site):
+    site.client_requests_per_minute = 1
+    site.save()
+    assert post(client, site, "sessions/", {}, HTTP_X_FORWARDED_FOR="192.0.2.1").status_code == 201
+    assert post(client, site, "sessions/", {}, HTTP_X_FORWARDED_FOR="192.0.2.2").status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_an_allowance(client, site, settings):
+    settings.HELPDESK = {**getattr(settings, "HELPDESK", {}), "TRUSTED_PROXIES": 1}
+    site.client_requests_per_minute = 1
+    site.save()
+    proxy = "10.0.0.5"  # every request reaches the app from the proxy's address
+    # The visitor may prepend anything; the proxy appends the address it saw.
+    first = post(client, site, "sessions/", {}, addr=proxy, HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.1")
+    again = post(client, site, "sessions/", {}, addr=proxy, HTTP_X_FORWARDED_FOR="7.7.7.7, 192.0.2.1")
+    other = post(client, site, "sessions/", {}, addr=proxy, HTTP_X_FORWARDED_FOR="192.0.2.2")
+    assert [first.status_code, again.status_code, other.status_code] == [201, 429, 201]
 
 
 def test_the_per_key_limit_covers_all_visitors_together(client, site):
