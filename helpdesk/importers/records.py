@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TITLE_MAX_CHARS = 300
+# Text a spreadsheet runs as a formula when a cell starts with it (the CSV export guards such cells).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUSES = ("draft", "published")
 
 

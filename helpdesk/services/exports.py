@@ -13,6 +13,7 @@ from typing import Iterator
 
 from django.utils import timezone
 
+from helpdesk.importers.records import FORMULA_STARTS
 from helpdesk.models import Article
 
 FIELDS = ["translation_key", "locale", "title", "body", "category", "external_id", "status"]
@@ -47,5 +48,11 @@ def export_csv(*, status: str | None = None) -> str:
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in article_records(status=status):
-        writer.writerow(record)
+        writer.writerow({key: defuse_formula(value) for key, value in record.items()})
     return out.getvalue()
+
+
+def defuse_formula(value):
+    """Prefix text a spreadsheet would run as a formula (=HYPERLINK(...) phoning home) with an
+    apostrophe, as OWASP advises; the CSV importer takes it off again, so exports still round-trip."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
