@@ -219,9 +219,17 @@ def calibrate(args) -> int:
     bias, (dense, lex, agree) = float(model.intercept_[0]), model.coef_[0]
     print(f"fitted on {len(y)} top suggestions ({y.mean():.1%} correct):")
     print(f"  Calibration(bias={bias:.2f}, dense={dense:.2f}, lexical={lex:.2f}, agree={agree:.2f})")
-    p = model.predict_proba(x)[:, 1]
-    print("  threshold  shown  precision  (of the shown, how many are right)")
-    for t in (0.2, 0.3, 0.35, 0.4, 0.5, 0.6):
-        shown = p >= t
-        print(f"  {t:9.2f}  {shown.mean():5.1%}  {y[shown].mean() if shown.any() else 0:9.1%}")
+    from helpdesk.ranking import Calibration
+
+    default = Calibration()
+    z = default.bias + x @ np.array([default.dense, default.lexical, default.agree])
+    for name, p in (("refit", model.predict_proba(x)[:, 1]), ("shipped default", 1 / (1 + np.exp(-z)))):
+        order = np.argsort(p)
+        fifths = np.array_split(order, 5)
+        print(f"  {name}: predicted/observed per fifth "
+              + ", ".join(f"{p[f].mean():.2f}/{y[f].mean():.2f}" for f in fifths))
+        print("    threshold  shown  precision  (of the shown, how many are right)")
+        for t in (0.2, 0.3, 0.35, 0.4, 0.5, 0.6):
+            shown = p >= t
+            print(f"    {t:9.2f}  {shown.mean():5.1%}  {y[shown].mean() if shown.any() else 0:9.1%}")
     return 0
