@@ -42,6 +42,8 @@ FLOOR = 0.03
 # Below this gap in pooled log-probability between two members of a macrolanguage, answer the
 # macrolanguage (e^1: the better member is less than 2.7 times as likely as the other).
 SIBLING_GAP = 1.0
+# Macrolanguages whose members short texts rarely tell apart (and fastText has a label for the whole).
+_AMBIGUOUS_MACROLANGUAGES = frozenset({"sh", "no"})
 
 # Labels that langcodes does not turn into the tag people expect. fastText's `no` (Norwegian) and
 # `sh` (Serbo-Croatian) are macrolanguages: kept as such, not passed off as `nb` or `sr`.
@@ -212,7 +214,7 @@ def _cld2(text: str) -> list[tuple[str, float]]:
 
     try:
         _, _, details = pycld2.detect(text, bestEffort=True)
-    except pycld2.error:  # bytes that are not valid UTF-8 (lone surrogates)
+    except pycld2.error:  # input CLD2 cannot read as UTF-8
         return []
     return [(code, percent / 100) for _, code, percent, _ in details if code not in ("un", "xxx")]
 
@@ -238,10 +240,8 @@ def _votes(text: str) -> dict[str, tuple[dict[str, float], frozenset[str] | None
 
 
 def _pool(votes) -> list[tuple[str, float, float]]:
-    """Rank candidate tags by the weighted log-linear pool: (tag, pooled log-probability, confidence).
-
-    The confidence is the weighted mean of the detectors' probabilities for the tag (0..1).
-    """
+    """Rank candidate tags by the weighted log-linear pool: (tag, Σ weight × log-probability,
+    confidence), where the confidence is the weighted mean of the detectors' probabilities (0..1)."""
     fasttext = votes["fasttext"][0]
     candidates = set().union(*(probabilities for probabilities, _ in votes.values()))
     total_weight = sum(WEIGHTS.values())
@@ -259,7 +259,7 @@ def _pool(votes) -> list[tuple[str, float, float]]:
                 p = fasttext.get(tag, 0.0)
             log_sum += WEIGHTS[name] * math.log(p + FLOOR)
             mean += WEIGHTS[name] * p
-        ranked.append((tag, log_sum / total_weight, mean / total_weight))
+        ranked.append((tag, log_sum, mean / total_weight))
     ranked.sort(key=lambda item: (-item[1], item[0]))
     return ranked
 
@@ -272,13 +272,10 @@ def _sibling_macrolanguage(ranked) -> tuple[str, float] | None:
     macro = first if first in _AMBIGUOUS_MACROLANGUAGES else macrolanguage(first)
     if macro not in _AMBIGUOUS_MACROLANGUAGES or macro not in (second, macrolanguage(second)):
         return None
-    if (first_score - second_score) * sum(WEIGHTS.values()) >= SIBLING_GAP:
+    if first_score - second_score >= SIBLING_GAP:
         return None
     return macro, min(1.0, first_conf + second_conf)
 
-
-# Macrolanguages whose members short texts rarely tell apart (and fastText has a label for the whole).
-_AMBIGUOUS_MACROLANGUAGES = frozenset({"sh", "no"})
 
 
 def detect_language(text: str, *, fallback: str | None = None, min_confidence: float = 0.5) -> Detection:
