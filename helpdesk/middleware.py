@@ -1,0 +1,45 @@
+"""Request and response hardening for every page of the desk.
+
+Add both to MIDDLEWARE after AuthenticationMiddleware (`manage.py check` says so when they are missing):
+
+- `StorableQueryMiddleware`: every query-string key and value is made storable text (no NUL, no
+  lone surrogates) before any view reads it, so `?q=%00` is an ordinary search, never a 500.
+  Form bodies need no such step: Django's form fields refuse NUL with a form error; JSON bodies are
+  parsed by `helpdesk.views.json_api`.
+- `PrivatePagesMiddleware`: what a signed-in user sees (pages, fragments, downloads such as the KB
+  export) is `Cache-Control: private, no-store`, so no shared cache and no browser history keeps it.
+"""
+
+from __future__ import annotations
+
+from django.http import QueryDict
+from django.utils.cache import patch_cache_control
+
+from helpdesk.text import storable
+
+
+class StorableQueryMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.GET
+        if any(storable(k) != k or any(storable(v) != v for v in values) for k, values in query.lists()):
+            cleaned = QueryDict(mutable=True)
+            for k, values in query.lists():
+                cleaned.setlist(storable(k), [storable(v) for v in values])
+            cleaned._mutable = False
+            request.GET = cleaned
+        return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response
