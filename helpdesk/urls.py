@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from helpdesk.views import agent, api, kb, uploads, widget, widget_sites
+from helpdesk.views import agent, api, json_api, kb, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -40,4 +40,7 @@ urlpatterns = [
     path("widget/v1/<str:key>/articles/<int:pk>/", widget.article, name="widget-article"),
     path("widget/v1/<str:key>/votes/", widget.votes, name="widget-votes"),
     path("widget/v1/<str:key>/tickets/", widget.tickets, name="widget-tickets"),
+    # Anything else under the JSON APIs is a JSON 404 (these two stay last).
+    re_path(r"^widget/v1/", json_api.not_found, name="widget-unknown"),
+    re_path(r"^api/", json_api.not_found, name="api-unknown"),
 ]

@@ -14,6 +14,7 @@ import math
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from helpdesk.text import storable
 
@@ -104,3 +105,9 @@ def object_id(value) -> int | None:
     if isinstance(value, int) and 0 < value <= MAX_ID:
         return value
     return None
+
+
+@csrf_exempt  # answers the same to everyone and changes nothing
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """A URL under a JSON API that matches no endpoint: a JSON 404, as the API's clients expect."""
+    return error(404, "not_found", "There is no such endpoint.")
