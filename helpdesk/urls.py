@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from helpdesk.views import agent, api, json_api, kb, uploads, widget, widget_sites
+from helpdesk.views import agent, api, json_api, kb, revisions, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("kb/", kb.article_list, name="kb-list"),
     path("kb/new/", kb.article_new, name="kb-new"),
     path("kb/coverage/", kb.coverage, name="kb-coverage"),
+    path("kb/revisions/", revisions.revision_list, name="kb-revisions"),
+    path("kb/revisions/<int:pk>/", revisions.revision_detail, name="kb-revision"),
+    path("kb/revisions/<int:pk>/publish/", revisions.revision_publish, name="kb-revision-publish"),
+    path("kb/revisions/<int:pk>/discard/", revisions.revision_discard, name="kb-revision-discard"),
     path("kb/<int:pk>/", kb.article_detail, name="article"),
     path("kb/<int:pk>/edit/", kb.article_edit, name="kb-edit"),
     path("kb/<int:pk>/status/", kb.article_status, name="kb-status"),
