@@ -84,13 +84,14 @@ def public_endpoint(*methods: str):
                 response = error(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
                 response["Allow"] = ", ".join(methods + ("OPTIONS",))
                 return _cors(response, origin)
-            address = client_address(request)
-            wait = (throttling.hit("widget-client", f"{site.key}:{address}", limit=site.client_requests_per_minute)
-                    or throttling.hit("widget-key", site.key, limit=site.requests_per_minute))
-            if wait:
+            refusal = throttling.admit("widget", site.key, client_address(request),
+                                       address_limit=site.client_requests_per_minute,
+                                       budget=site.requests_per_minute, fair_share=conf.get("WIDGET_FAIR_SHARE"),
+                                       reserve=conf.get("WIDGET_RESERVED_SHARE"))
+            if refusal:
                 response = error(429, "rate_limited", "Too many requests; please wait a moment.",
-                                  retry_after=wait)
-                response["Retry-After"] = str(wait)
+                                 retry_after=refusal.retry_after)
+                response["Retry-After"] = str(refusal.retry_after)
                 return _cors(response, origin)
             try:
                 payload = query_object(request) if request.method == "GET" else json_object(request)
