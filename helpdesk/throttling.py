@@ -70,7 +70,7 @@ def admit(scope: str, budget_id: str, address: str, *, address_limit: int, budge
     # One hash tag per budget: both counters live in the same Redis Cluster slot.
     keys = [f"polyglot:throttle:{scope}:{{{budget_id}}}:{address}:{window}",
             f"polyglot:throttle:{scope}:{{{budget_id}}}:{window}"]
-    beyond_share = int(budget * (1 - reserve))
+    beyond_share = budget - round(budget * reserve)
     try:
         refused, ttl_ms = _script(settings.REDIS_URL)(
             keys=keys, args=[address_limit, budget, fair_share, beyond_share, window])

@@ -11,7 +11,7 @@ from helpdesk import throttling
 from tests.widget_support import HOST_ORIGIN, site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
-DEFAULTS = dict(address_limit=120, budget=600, fair_share=30, reserve=0.5)  # a site's defaults, conf's defaults
+DEFAULTS = dict(address_limit=120, budget=600, fair_share=20, reserve=0.8)  # a site's defaults, conf's defaults
 
 
 def admitted(budget_id, address, n, **limits) -> int:
@@ -22,12 +22,12 @@ def test_five_addresses_at_their_limit_no_longer_lock_a_sites_visitors_out():
     key = uuid.uuid4().hex
     # Issue 13: five addresses at the per-address limit (5 × 120 = the key's 600) locked everyone out.
     abusers = [admitted(key, f"198.51.100.{i}", 120) for i in range(5)]
-    visitors = [admitted(key, f"203.0.113.{i}", 10) for i in range(24)]  # visitors asking a question or two
+    visitors = [admitted(key, f"203.0.113.{i}", 10) for i in range(40)]  # visitors asking a question or two
 
-    # Beyond their fair share (30 each) the abusers together got the unreserved half (300), no more:
-    # the first two used it up; the other three got their fair share only.
-    assert abusers == [120, 120, 60, 30, 30]
-    assert visitors == [10] * 24  # every visitor served: the reserved half, less the abusers' fair shares
+    # Beyond its fair share (20) an address may only use the unreserved fifth of the budget (120): the
+    # first abuser used it up; the others got their fair share only.
+    assert abusers == [120, 20, 20, 20, 20]
+    assert visitors == [10] * 40  # every visitor served from the reserved part
     # The budget itself still holds: with it used up, nobody else gets through.
     assert admitted(key, "192.0.2.1", 10) == 0
 
