@@ -8,7 +8,7 @@ visitors arrive evenly over the minute and each makes VISITOR_REQUESTS requests 
 session, type-ahead suggestions, a question, an article, a vote); each abuser sends as fast as its
 connection allows (ABUSER_RATE requests a minute, evenly). Fixed windows: only the order matters.
 
-    python -m bench ratelimit [--visitors 40] [--abusers 0,1,5,20,50] [--minutes 2]
+    python -m bench ratelimit [--visitors 40] [--abusers 0,1,5,20,50] [--minutes 1]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench ratelimit", description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=40, help="honest visitors a minute")
     parser.add_argument("--abusers", default="0,1,5,20,50", help="comma-separated numbers of abusing addresses")
-    parser.add_argument("--minutes", type=int, default=2, help="simulated minutes per scenario")
+    parser.add_argument("--minutes", type=int, default=1, help="simulated minutes per scenario")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
