@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_UPLOAD_BYTES": 200 * 1024 * 1024,
     "IMPORT_MAX_ARCHIVE_MEMBERS": 20_000,
     "IMPORT_MAX_ZIP_RATIO": 100,
+    # Email: the address our mail comes from, and the one replies go to (plus a signed per-ticket
+    # tag, see helpdesk.mail_tokens); None: replies go to FROM_EMAIL's mailbox.
+    "FROM_EMAIL": "Support <support@localhost>",
+    "REPLY_ADDRESS": None,
 }
 
 
