@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0006_chunk_search_gin_index'),
+        ('helpdesk', '0007_message_visibility_and_email_id'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
