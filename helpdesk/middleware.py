@@ -12,6 +12,8 @@ Add both to MIDDLEWARE after AuthenticationMiddleware (`manage.py check` says so
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import QueryDict
 from django.utils.cache import patch_cache_control
 
@@ -23,13 +25,10 @@ class StorableQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        query = request.GET
-        if any(storable(k) != k or any(storable(v) != v for v in values) for k, values in query.lists()):
-            cleaned = QueryDict(mutable=True)
-            for k, values in query.lists():
-                cleaned.setlist(storable(k), [storable(v) for v in values])
-            cleaned._mutable = False
-            request.GET = cleaned
+        pairs = [(k, v) for k, values in request.GET.lists() for v in values]
+        cleaned = [(storable(k), storable(v)) for k, v in pairs]
+        if cleaned != pairs:
+            request.GET = QueryDict(urlencode(cleaned))  # immutable, as Django's own
         return self.get_response(request)
 
 
