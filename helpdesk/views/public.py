@@ -52,5 +52,7 @@ def _answer_page(request, state: str, *, language: str | None, status: int = 200
     with translation.override(language or get_language()):
         response = render(request, "helpdesk/answered.html", {"state": state, **context}, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leak to the article's links
+    # The token must not leak to other sites; same-origin still lets the browser send the Origin that
+    # CSRF checks on the POST (no-referrer makes Chromium send "Origin: null").
+    response["Referrer-Policy"] = "same-origin"
     return response
