@@ -100,7 +100,8 @@ def test_customer_follows_the_answer_link_and_the_metrics_count_the_email_deflec
     links = re.findall(r"https?://\S+/help/answered/\S+/", text_of(ack))
     assert links and links[0].startswith(live_server.url)
 
-    customer = browser.new_context(locale="es-ES").new_page()
+    context = browser.new_context(locale="es-ES")
+    customer = context.new_page()
     forged = customer.goto(links[0][:-4] + "xyz/")
     assert forged.status == 400
     expect(customer.get_by_role("heading")).to_have_text("Este enlace no es válido")
@@ -112,6 +113,7 @@ def test_customer_follows_the_answer_link_and_the_metrics_count_the_email_deflec
     expect(customer.get_by_role("heading")).to_have_text("¡Gracias!")
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.SOLVED
+    context.close()
 
     sign_in(page, live_server, "ana", PASSWORD)
     page.goto(f"{live_server.url}/desk/metrics/")
