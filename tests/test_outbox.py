@@ -74,3 +74,13 @@ def test_outbox_does_not_exist_without_a_capture_server_outside_debug(admin_clie
     settings.HELPDESK = {**getattr(settings, "HELPDESK", {}), "MAIL_CAPTURE_DIR": None}
     assert admin_client_.get("/desk/outbox/").status_code == 404
     assert "/desk/outbox/" not in admin_client_.get("/desk/").content.decode()
+
+
+def test_production_without_a_real_sender_or_site_address_is_warned_about(settings):
+    from helpdesk.checks import check_outgoing_email
+
+    settings.DEBUG = False
+    settings.HELPDESK = {"FROM_EMAIL": "Support <support@localhost>", "SITE_URL": "http://localhost:8000"}
+    assert [w.id for w in check_outgoing_email()] == ["helpdesk.W020", "helpdesk.W021"]
+    settings.HELPDESK = {"FROM_EMAIL": "Acme <help@acme.test>", "SITE_URL": "https://desk.acme.test"}
+    assert check_outgoing_email() == []
