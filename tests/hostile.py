@@ -66,7 +66,13 @@ ENDPOINTS = (
     Endpoint("helpdesk:kb-import-detail", "GET", "admin", False, (), ("job",)),
     Endpoint("helpdesk:kb-import-progress", "GET", "admin", False, (), ("job",)),
     Endpoint("helpdesk:kb-export", "GET", "admin", False, ("format",)),
+    Endpoint("helpdesk:outbox", "GET", "admin", False, ("page",)),
+    Endpoint("helpdesk:outbox-message", "GET", "admin", False, ("raw",), ("outbox_name",)),
+    Endpoint("helpdesk:settings-acknowledgements", "POST", "admin", False,
+             ("send_acknowledgements", "acknowledgement_suggestions")),
     Endpoint("helpdesk_public:article", "GET", "anonymous", False, (), ("article",)),
+    Endpoint("helpdesk_public:answered", "GET", "anonymous", False, (), ("token",)),
+    Endpoint("helpdesk_public:answered", "POST", "anonymous", False, (), ("token",)),
 )
 
 # Routes not fuzzed here, and why (the coverage test holds this list to the URLconf).
@@ -78,6 +84,8 @@ NOT_FUZZED = {
     "helpdesk:kb-revision": "no input but the id (GET)",
     "helpdesk:kb-revision-publish": "no input but the id; tests/test_revisions.py",
     "helpdesk:kb-revision-discard": "no input but the id; tests/test_revisions.py",
+    "helpdesk:email-status": "no input but the id of an outgoing email (GET fragment)",
+    "helpdesk:email-retry": "no input but the id of an outgoing email",
     "helpdesk:widget-unknown": "the JSON 404 for unknown widget URLs: reached by the URL-segment probes",
     "helpdesk:api-unknown": "the JSON 404 for unknown API URLs: reached by the URL-segment probes",
 }
@@ -94,6 +102,8 @@ class World:
     suggestion: int
     job: int
     origin: str = HOST_ORIGIN
+    outbox_name: str = "none-captured.eml"
+    token: str = "not-a-signed-token"
     extra: dict = field(default_factory=dict)
 
 
@@ -164,7 +174,8 @@ def valid_values(endpoint: Endpoint, world: World) -> dict:
              "status": "open", "priority": "2", "days": "7", "page": "2", "after": "1", "mode": "dense",
              "limit": "3", "format": "csv", "confidence_threshold": "0.4", "ticket": str(world.ticket),
              "allowed_origins": HOST_ORIGIN, "default_locale": "en", "requests_per_minute": "60",
-             "client_requests_per_minute": "10", "visitor_id": "v-1"}
+             "client_requests_per_minute": "10", "visitor_id": "v-1", "raw": "1", "send_acknowledgements": "on",
+             "acknowledgement_suggestions": "on"}
     return {name: known.get(name, "x") for name in endpoint.fields}
 
 
@@ -174,8 +185,9 @@ def probes(draw, endpoint: Endpoint, world: World) -> Probe:
     from django.urls import reverse
 
     args = {"key": world.key, "article": world.article, "ticket": world.ticket, "suggestion": world.suggestion,
-            "job": world.job}
-    names = {"key": "key", "article": "pk", "ticket": "pk", "suggestion": "pk", "job": "pk"}
+            "job": world.job, "outbox_name": world.outbox_name, "token": world.token}
+    names = {"key": "key", "article": "pk", "ticket": "pk", "suggestion": "pk", "job": "pk", "outbox_name": "name",
+             "token": "token"}
     kwargs = {names[a]: args[a] for a in endpoint.args}
     hostile_arg = draw(st.sampled_from([None, *endpoint.args])) if endpoint.args and draw(st.integers(0, 5)) == 0 \
         else None

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0007_message_visibility_and_email_id'),
+        ('helpdesk', '0008_outbound_email_and_acknowledgements'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
