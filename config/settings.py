@@ -149,7 +149,17 @@ HELPDESK = {
     "TORCH_THREADS": int(os.environ["HELPDESK_TORCH_THREADS"]) if os.environ.get("HELPDESK_TORCH_THREADS") else None,
     "LANGUAGE_MODEL": os.environ.get("HELPDESK_LANGUAGE_MODEL") or None,
     "TRUSTED_PROXIES": int(os.environ.get("HELPDESK_TRUSTED_PROXIES") or 0),
+    # Inbound email (README "Email in"): IMAP polling and provider webhooks.
+    "IMAP_URL": os.environ.get("HELPDESK_IMAP_URL") or None,
+    "IMAP_PROCESSED_FOLDER": os.environ.get("HELPDESK_IMAP_PROCESSED_FOLDER") or None,
+    "INBOUND_WEBHOOK_SECRET": os.environ.get("HELPDESK_INBOUND_WEBHOOK_SECRET") or None,
+    "MAILGUN_SIGNING_KEY": os.environ.get("HELPDESK_MAILGUN_SIGNING_KEY") or None,
 }
+# Stored inbound mail nobody processed (broker outage) is queued again; IMAP is polled only when set.
+CELERY_BEAT_SCHEDULE["sweep-inbound-email"] = {"task": "helpdesk.tasks_email.sweep_inbound_email", "schedule": 300.0}
+if HELPDESK["IMAP_URL"]:
+    CELERY_BEAT_SCHEDULE["poll-imap"] = {
+        "task": "helpdesk.tasks_email.poll_imap", "schedule": float(os.environ.get("HELPDESK_IMAP_POLL_SECONDS") or 60)}
 
 LOGGING = {
     "version": 1,

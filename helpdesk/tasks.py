@@ -62,6 +62,7 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
 
 
 from helpdesk.tasks_imports import run_import  # noqa: E402,F401  (registers the import task with the worker)
+from helpdesk.tasks_email import poll_imap, process_inbound_email, sweep_inbound_email  # noqa: E402,F401
 
 
 @shared_task(acks_late=True)
