@@ -16,7 +16,7 @@ from helpdesk.inbound.parsing import ParsedEmail
 OUR_HEADER = "x-polyglot-desk"
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _OOO_SUBJECT = re.compile(
-    r"^(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheitsnotiz|"
+    r"^(auto(matic|matische)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheitsnotiz|"
     r"r[ée]ponse automatique|respuesta autom[áa]tica|automatisch antwoord|自动回复|自動返信)\b", re.I)
 
 
