@@ -31,10 +31,12 @@ class ImapSettings:
     ssl: bool = True  # implicit TLS (imaps, port 993)
     starttls: bool = True  # with plain imap: upgrade with STARTTLS (refuse the server if it cannot)
     timeout: float = 30.0
+    cafile: str | None = None  # a private CA's certificate, for a server the system does not trust
 
     @classmethod
     def from_url(cls, url: str) -> "ImapSettings":
-        """`imaps://user:password@host[:port]/FOLDER` or `imap://…[?starttls=0]` (percent-encode specials)."""
+        """`imaps://user:password@host[:port]/FOLDER[?cafile=PATH]`, or `imap://…` (STARTTLS, required
+        unless `?starttls=0`); percent-encode special characters in the user and password."""
         parts = urlsplit(url)
         if parts.scheme not in ("imap", "imaps") or not parts.hostname:
             raise ValueError("IMAP_URL must look like imaps://user:password@host/INBOX")
@@ -45,12 +47,12 @@ class ImapSettings:
             user=unquote(parts.username or ""), password=unquote(parts.password or ""),
             folder=unquote(parts.path.lstrip("/")) or "INBOX", ssl=secure,
             starttls=not secure and query.get("starttls", ["1"])[0] not in ("0", "false", "no"),
-            timeout=float(query.get("timeout", ["30"])[0]),
+            timeout=float(query.get("timeout", ["30"])[0]), cafile=query.get("cafile", [None])[0],
         )
 
 
 def connect(settings: ImapSettings) -> imaplib.IMAP4:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.cafile)
     if settings.ssl:
         client = imaplib.IMAP4_SSL(settings.host, settings.port, ssl_context=context, timeout=settings.timeout)
     else:
