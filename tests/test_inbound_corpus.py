@@ -43,6 +43,7 @@ def test_subjects_and_names_in_any_charset_are_decoded(mail_settings):
         "cp1252_new_es": ("Cargo duplicado – 19,99 €", "Marta Núñez", "es"),
         "gb2312_new_zh": ("批量购买折扣", "李娜", "zh"),
         "hebrew_reply_cp1255": ("Re: חשבון נעול", "נועה לוי", "he"),
+        "raw_8bit_no_mime": ("Rechnung März", "Jörg Huber", "de"),
     }
     for stem, (subject, name, language) in cases.items():
         ticket = Ticket.objects.get(pk=ingest(by_name[stem].read_bytes()).ticket_id)

@@ -87,15 +87,20 @@ def decode_header_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, email.header.Header):
+        # compat32 wraps headers with raw 8-bit bytes as "unknown-8bit" chunks: decode those bytes.
+        try:
+            chunks = decode_header(value)
+        except Exception:
+            chunks = [(str(value), None)]
+    else:
         value = str(value)
-    value = str(value)
-    # Raw 8-bit bytes arrive as surrogate escapes: recover the bytes and decode them as text.
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = decode_bytes(value.encode("utf-8", "surrogateescape"), "utf-8")
-    try:
-        chunks = decode_header(value)
-    except Exception:  # a broken encoded-word: keep the text as written
-        return _one_line(value)
+        # Raw 8-bit bytes may also arrive as surrogate escapes: recover the bytes and decode them.
+        if any("\udc80" <= ch <= "\udcff" for ch in value):
+            value = decode_bytes(value.encode("utf-8", "surrogateescape"), "utf-8")
+        try:
+            chunks = decode_header(value)
+        except Exception:  # a broken encoded-word: keep the text as written
+            return _one_line(value)
     parts = []
     for chunk, charset in chunks:
         parts.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)

@@ -73,7 +73,7 @@ def queue_languages() -> list[str]:
 
 def ticket_conversation(ticket: Ticket) -> list[Message]:
     """The ticket's messages, oldest first, with their authors."""
-    return list(ticket.messages.select_related("author").order_by("created_at", "id"))
+    return list(ticket.messages.select_related("author").prefetch_related("attachments").order_by("created_at", "id"))
 
 
 def latest_customer_message(ticket: Ticket) -> Message | None:

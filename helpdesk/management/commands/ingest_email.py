@@ -24,15 +24,18 @@ EX_TEMPFAIL = 75
 
 class Command(BaseCommand):
     help = "Store and process email from stdin (-), .eml files, Maildir directories or mbox files."
+    # An MTA pipe must get 75 (retry later) from a database outage, not the checks' exit status 1.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", default=["-"], help="'-' for stdin, a file, a Maildir or an mbox")
         parser.add_argument("--queue", action="store_true",
                             help="Queue processing on the Celery worker instead of processing here")
 
-    def handle(self, *paths, queue=False, **options):
+    def handle(self, *args, paths=(), queue=False, **options):
+        paths = list(paths) or ["-"]
         counts: dict[str, int] = {}
-        for path in paths or ["-"]:
+        for path in paths:
             for raw, ref in _messages(path):
                 try:
                     row, created = store_raw(raw=raw, source="command", source_ref=ref, queue=queue)

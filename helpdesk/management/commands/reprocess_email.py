@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--failed", action="store_true", help="every failed message")
         parser.add_argument("--stored", action="store_true", help="every message not processed yet")
 
-    def handle(self, *ids, failed=False, stored=False, **options):
+    def handle(self, *args, ids=(), failed=False, stored=False, **options):
         if not (ids or failed or stored):
             raise CommandError("give message ids, --failed or --stored")
         done: dict[str, int] = {}
