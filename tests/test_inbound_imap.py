@@ -3,6 +3,7 @@ message is flagged only after it is stored, so a crash in between loses nothing.
 
 import imaplib
 import ssl
+import uuid
 
 import pytest
 
@@ -42,10 +43,11 @@ def _imap_settings(dovecot, **kwargs):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_mail_delivered_to_imap_becomes_a_ticket_and_a_threaded_reply_a_message_on_it(dovecot, imap_worker):
+    ana = f"ana-{uuid.uuid4().hex[:8]}@example.es"  # the hourly per-sender limit outlives test runs
     client = dovecot.client()
     client.create("Worker")
     client.logout()
-    dovecot.deliver(message(sender="Ana Pérez <ana@example.es>", subject="No puedo pagar",
+    dovecot.deliver(message(sender=f"Ana Pérez <{ana}>", subject="No puedo pagar",
                             body="Hola, el pago con tarjeta falla siempre.", message_id="first.ana@example.es"),
                     folder="Worker")
     dovecot.deliver(message(headers={"Auto-Submitted": "auto-replied"}, subject="Fuera de la oficina"), folder="Worker")
@@ -57,7 +59,7 @@ def test_mail_delivered_to_imap_becomes_a_ticket_and_a_threaded_reply_a_message_
     row = wait_until(lambda: InboundEmail.objects.filter(state="processed").first(), timeout=120,
                      message=f"the first mail processed\n{imap_worker.tail()}")
     ticket = Ticket.objects.get(pk=row.ticket_id)
-    assert (ticket.subject, ticket.requester_email, ticket.channel) == ("No puedo pagar", "ana@example.es", "email")
+    assert (ticket.subject, ticket.requester_email, ticket.channel) == ("No puedo pagar", ana, "email")
     assert ticket.language == "es"
     assert row.source == "imap" and row.source_ref.startswith("imap:Worker:")
     wait_until(lambda: InboundEmail.objects.filter(state="ignored").count() == 2, timeout=60,
@@ -68,7 +70,7 @@ def test_mail_delivered_to_imap_becomes_a_ticket_and_a_threaded_reply_a_message_
 
     reply = Message.objects.create(ticket=ticket, author_kind="agent", body="¿Qué tarjeta usa?",
                                    email_message_id="out-1.k3j5@acme.test")
-    dovecot.deliver(message(sender="Ana Pérez <ana@example.es>", to=mail_tokens.reply_address(ticket.pk),
+    dovecot.deliver(message(sender=f"Ana Pérez <{ana}>", to=mail_tokens.reply_address(ticket.pk),
                             subject="Re: No puedo pagar", body="Una Visa.\n\nEl lun, 3 mar 2025 a las 10:12, "
                             "Soporte escribió:\n> ¿Qué tarjeta usa?",
                             headers={"In-Reply-To": f"<{reply.email_message_id}>"}), folder="Worker")

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import codecs
 import email
+import email.parser
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -23,6 +24,9 @@ from helpdesk.importers.cleaning import html_to_text
 
 MAX_DEPTH = 12  # MIME nesting followed; deeper parts are treated as attachments
 MAX_PARTS = 200
+MAX_BOUNDARIES = 64
+_BOUNDARY = re.compile(rb"boundary\s*=|message/rfc822", re.IGNORECASE)
+MAX_TEXT_CHARS = 200_000  # twice what a message may hold (services.tickets.MAX_MESSAGE_CHARS)
 # Labels mail clients write that Python's codecs do not know, or know as a smaller charset.
 CHARSET_ALIASES = {
     "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8",
@@ -72,7 +76,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     codec = CHARSET_ALIASES.get(label, label) or "utf-8"
     try:
         codecs.lookup(codec)
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not even a name (NUL, 300 characters)
         codec = "utf-8"
     for attempt in (codec, "utf-8"):
         try:
@@ -130,7 +134,19 @@ def _message_ids(value: str) -> list[str]:
 
 def parse_email(raw: bytes) -> ParsedEmail:
     """Parse raw message bytes; never raises on malformed mail (see `ParsedEmail.defects`)."""
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    msg = None
+    # The standard parser's time grows with the square of the nesting (a regex per boundary, every
+    # line checked against each): past MAX_BOUNDARIES, which no mail client writes, or past the
+    # recursion limit, read the headers and keep the body as text.
+    if len(_BOUNDARY.findall(raw, 0, 4_000_000)) <= MAX_BOUNDARIES:
+        try:
+            msg = email.message_from_bytes(raw, policy=policy.compat32)
+        except RecursionError:
+            msg = None
+    if msg is None:
+        msg = email.parser.BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        del msg["Content-Type"]
+        msg.defects.append(errors.MessageDefect("NestedTooDeep"))
     parsed = ParsedEmail()
     for name, value in msg.items():
         parsed.headers.setdefault(name.lower(), []).append(decode_header_value(value))
@@ -148,11 +164,15 @@ def parse_email(raw: bytes) -> ParsedEmail:
     parsed.content_type = msg.get_content_type()
     parsed.report_type = (msg.get_param("report-type") or "").lower() if parsed.content_type == "multipart/report" else ""
     walker = _Walker(parsed)
-    walker.visit(msg, depth=0)
+    try:
+        walker.visit(msg, depth=0)
+    except RecursionError:
+        parsed.defects.append("NestedTooDeep")
     texts = walker.plain or walker.html
     parsed.from_html = not walker.plain and bool(walker.html)
     # Not normalised yet: quote and signature stripping need the "-- " line as written.
-    parsed.text = "\n\n".join(t for t in texts if t).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n\n".join(t for t in texts if t)[:MAX_TEXT_CHARS]
+    parsed.text = text.replace("\r\n", "\n").replace("\r", "\n")
     parsed.defects += [type(d).__name__ for d in msg.defects]
     return parsed
 
@@ -184,7 +204,7 @@ class _Walker:
             return
         if ctype.startswith("multipart/"):  # no boundary found: the parser left the body as text
             ctype = "text/plain"
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        disposition = decode_header_value(part.get("Content-Disposition")).split(";")[0].strip().lower()
         filename = _filename(part)
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not (filename and ctype == "text/html"):
             text = self._text(part)

@@ -50,6 +50,11 @@ _MOBILE = re.compile(
     r"从我的.{1,30}发送|iPhoneから送信|.{1,20}에서 보냄)$", re.IGNORECASE | re.MULTILINE)
 
 
+# The library's patterns backtrack on long texts (0.6 s on 100,000 characters); past this length
+# only the patterns above are used.
+LIBRARY_MAX_CHARS = 20_000
+
+
 @functools.lru_cache(maxsize=1)
 def _library_parser():
     from mailparser_reply import EmailReplyParser
@@ -73,7 +78,7 @@ def new_text(text: str) -> str:
     if not own.strip():
         # Bottom-posting: the history comes first; keep what follows it, without quoted lines.
         own = _drop_quoted(_after_first_quote_block(text))
-    else:
+    elif len(own) <= LIBRARY_MAX_CHARS:
         try:
             library = library_reply(own)
         except Exception:  # a library bug must not cost the message
@@ -86,12 +91,36 @@ def new_text(text: str) -> str:
 
 
 def _cut_at_history(text: str) -> str:
-    cuts = [len(text)]
+    cuts = [len(text), _quote_intro(text)]
     for pattern in (_ATTRIBUTION, _ORIGINAL, _HEADER_BLOCK, _UNDERSCORES):
         match = pattern.search(text)
         if match:
             cuts.append(match.start())
     return text[: min(cuts)]
+
+
+_INTRO_HINT = re.compile(r"@|\d{1,2}[:.]\d{2}")
+
+
+def _quote_intro(text: str) -> int:
+    """Where the line introducing the first quoted block starts, in any language.
+
+    The line (or two, when wrapped) just above the first `>` line, ending with a colon and holding
+    an address or a time: "pon., 3 mar 2025 o 10:12 Acme <a@b> napisał(a):", "…tarihinde şunu yazdı:".
+    """
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.lstrip().startswith(">")), None)
+    if not first:
+        return len(text)
+    above = first - 1
+    while above >= 0 and not lines[above].strip():
+        above -= 1
+    if above < 0 or not lines[above].rstrip().endswith((":", "：")):
+        return len(text)
+    start = above - 1 if above > 0 and lines[above - 1].strip() and len(lines[above]) < 40 else above
+    if not _INTRO_HINT.search(" ".join(lines[start:above + 1])):
+        return len(text)
+    return sum(len(line) + 1 for line in lines[:start])
 
 
 def _after_first_quote_block(text: str) -> str:

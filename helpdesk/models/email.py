@@ -29,7 +29,7 @@ class InboundEmail(models.Model):
         LOOP = "loop", _("Our own mail")
         RATE_LIMITED = "rate_limited", _("Sender over the rate limit")
         DUPLICATE = "duplicate", _("Already received")
-        NO_SENDER = "no_sender", _("No sender address")
+        NO_SENDER = "no_sender", _("No valid sender address")
         TOO_LARGE = "too_large", _("Too large")
 
     raw = models.BinaryField()

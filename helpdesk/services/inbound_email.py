@@ -14,7 +14,9 @@ import mimetypes
 import traceback
 from email.utils import getaddresses
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -79,10 +81,12 @@ def process_inbound(inbound_id: int, *, skip_screening: bool = False) -> Inbound
             with transaction.atomic():
                 _process(row, skip_screening=skip_screening)
         except Exception as exc:  # any bug or bad input: keep the message, record why
-            logger.warning("inbound email %s failed: %s", row.pk, exc, exc_info=True)
+            logger.warning("inbound email %s failed: %s: %s", row.pk, type(exc).__name__, exc)
             row.state, row.reason = State.FAILED, ""
             row.ticket = row.message = None
-            row.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
+            summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            detail = "".join(traceback.format_exception(exc)[-6:])
+            row.error = _storable(f"{summary[:1000]}\n\n{detail[-3000:]}")
         row.processed_at = timezone.now()
         row.save()
     return row
@@ -95,17 +99,18 @@ def reprocess_inbound(inbound_id: int) -> InboundEmail:
 
 def _process(row: InboundEmail, *, skip_screening: bool) -> None:
     parsed = parse_email(bytes(row.raw))
-    row.email_message_id = parsed.message_id[:255]
-    row.sender = screening.sender_of(parsed)[:320]
-    row.subject = parsed.subject[:255]
+    parsed.message_id = _storable(parsed.message_id)[:255]
+    row.email_message_id = parsed.message_id
+    row.sender = _storable(screening.sender_of(parsed))[:320]
+    row.subject = _storable(parsed.subject)[:255]
     if row.size > conf.get("INBOUND_MAX_BYTES"):
         return _ignore(row, Reason.TOO_LARGE)
-    if not row.sender:
+    if not _valid_address(row.sender):
         return _ignore(row, Reason.NO_SENDER)
     known = _known_message(parsed)
     if known is not None:  # our own reply coming back, or the same mail through a second way in
         row.ticket_id = known.ticket_id
-        return _ignore(row, Reason.LOOP if known.author_kind != Message.Author.CUSTOMER else Reason.DUPLICATE)
+        return _ignore(row, Reason.DUPLICATE if known.author_kind == Message.Author.CUSTOMER else Reason.LOOP)
     if not skip_screening:
         reason = screening.ignore_reason(parsed, own_addresses=own_addresses())
         if reason:
@@ -119,7 +124,7 @@ def _process(row: InboundEmail, *, skip_screening: bool) -> None:
     body = _body(parsed)
     if ticket is None or ticket.status == Ticket.Status.CLOSED:
         subject = _subject(parsed) or (ticket.subject if ticket else "")
-        ticket = open_ticket(subject=subject, requester_email=row.sender, requester_name=parsed.from_name,
+        ticket = open_ticket(subject=subject, requester_email=row.sender, requester_name=_storable(parsed.from_name),
                              body=body, channel=Ticket.Channel.EMAIL)
         message = ticket.messages.get()
         _acknowledge_after_commit(ticket.pk)
@@ -129,6 +134,19 @@ def _process(row: InboundEmail, *, skip_screening: bool) -> None:
         Message.objects.filter(pk=message.pk).update(email_message_id=parsed.message_id[:255])
     store_attachments(message=message, inbound=row, attachments=parsed.attachments)
     row.ticket, row.message, row.state, row.reason = ticket, message, State.PROCESSED, ""
+
+
+def _valid_address(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
+def _storable(text: str) -> str:
+    """Text PostgreSQL can hold: no NUL, no lone surrogates."""
+    return (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _ignore(row: InboundEmail, reason: str) -> None:
@@ -155,7 +173,7 @@ def find_ticket(parsed: ParsedEmail) -> Ticket | None:
         ticket = Ticket.objects.filter(pk=ticket_id).first()
         if ticket is not None:
             return ticket
-    ids = [i[:255] for i in parsed.in_reply_to + parsed.references[::-1]][:50]
+    ids = [_storable(i)[:255] for i in parsed.in_reply_to + parsed.references[::-1]][:50]
     if ids:
         known = Message.objects.filter(email_message_id__in=ids).select_related("ticket").order_by("-id").first()
         if known is not None:
@@ -167,7 +185,7 @@ def _subject(parsed: ParsedEmail) -> str:
     import re
 
     subject = re.sub(r"\[#t\d{1,18}-[a-z2-7]+\]", "", parsed.subject or "", flags=re.IGNORECASE)
-    return " ".join(subject.split())[:255]
+    return _storable(" ".join(subject.split()))[:255]
 
 
 def _body(parsed: ParsedEmail) -> str:
@@ -184,8 +202,8 @@ def store_attachments(*, message: Message, inbound: InboundEmail | None, attachm
     """Save allowed files under MEDIA_ROOT; refused ones keep a row (name, type, size, why) and no bytes."""
     rows = []
     for index, att in enumerate(attachments):
-        content_type = _content_type(att)
-        row = EmailAttachment(message=message, inbound=inbound, filename=att.filename[:255] or "attachment",
+        content_type = _storable(_content_type(att))
+        row = EmailAttachment(message=message, inbound=inbound, filename=_storable(att.filename)[:255] or "attachment",
                               content_type=content_type[:127], size=len(att.data),
                               sha256=hashlib.sha256(att.data).hexdigest())
         row.refused = _refusal(att, content_type, index)
