@@ -13,6 +13,15 @@ from tests.inbound_support import mail_settings, message  # noqa: F401  (fixture
 pytestmark = pytest.mark.django_db
 
 
+def our_mark(message_id: str) -> str:
+    """The X-Polyglot-Desk value our outgoing mail with this Message-ID carries."""
+    try:
+        from helpdesk.mail_headers import own_mail_mark
+    except ImportError:  # before the outbound side lands, any value marks our mail
+        return "v1 0123456789abcdef"
+    return own_mail_mark(message_id)
+
+
 def ingest(raw: bytes) -> InboundEmail:
     row, _ = store_raw(raw=raw, source="command", queue=False)
     return process_inbound(row.pk)
@@ -76,12 +85,14 @@ def test_a_forged_token_attaches_nothing_to_the_ticket_it_names(mail_settings):
     ({"Return-Path": "<>"}, None, "bounce"),
     ({}, "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>", "bounce"),
     ({"Content-Type": 'multipart/report; report-type=delivery-status; boundary="b"'}, None, "bounce"),
-    ({"X-Polyglot-Desk": "reply; ticket=4"}, None, "loop"),
+    ({"X-Polyglot-Desk": "OUR MARK", "Message-ID": "<out-5.zz@acme.test>"}, None, "loop"),
     ({}, "Acme Support <support@acme.test>", "loop"),
     ({}, "support+t9-abcdefghijklmnop@acme.test", "loop"),
 ])
 def test_automatic_mail_and_our_own_mail_create_nothing(mail_settings, headers, sender, reason):
     tickets, messages = Ticket.objects.count(), Message.objects.count()
+    if headers.get("X-Polyglot-Desk") == "OUR MARK":
+        headers = {**headers, "X-Polyglot-Desk": our_mark("out-5.zz@acme.test")}
 
     row = ingest(message(headers=headers, **({"sender": sender} if sender else {})))
 

@@ -12,7 +12,8 @@ from email.utils import parseaddr
 
 from helpdesk.inbound.parsing import ParsedEmail
 
-# The header our outgoing mail carries (agreed with the outbound side; see README "Email").
+# The header our outgoing mail carries: `X-Polyglot-Desk: v1 <HMAC of its Message-ID>`, written by
+# the outbound side (helpdesk.mail_headers).
 OUR_HEADER = "x-polyglot-desk"
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _OOO_SUBJECT = re.compile(
@@ -22,7 +23,7 @@ _OOO_SUBJECT = re.compile(
 
 def ignore_reason(parsed: ParsedEmail, *, own_addresses: set[str]) -> str | None:
     """Return why this message must be ignored ("loop", "bounce", "auto_reply", "bulk"), or None."""
-    if parsed.header(OUR_HEADER) or _is_ours(parsed.from_address, own_addresses):
+    if _has_our_mark(parsed) or _is_ours(parsed.from_address, own_addresses):
         return "loop"
     if _is_bounce(parsed):
         return "bounce"
@@ -36,6 +37,19 @@ def ignore_reason(parsed: ParsedEmail, *, own_addresses: set[str]) -> str | None
         # through a group address (Google Groups), which adds one to people's own mail.
         return "bulk"
     return None
+
+
+def _has_our_mark(parsed: ParsedEmail) -> bool:
+    """The X-Polyglot-Desk mark of our outgoing mail, checked against its Message-ID when the outbound
+    side's `helpdesk.mail_headers` is installed (a pasted mark then drops nothing)."""
+    value = parsed.header(OUR_HEADER)
+    if not value:
+        return False
+    try:
+        from helpdesk.mail_headers import is_own_mail
+    except ImportError:  # before the outbound side: any mark is ours
+        return True
+    return is_own_mail({"X-Polyglot-Desk": value, "Message-ID": parsed.message_id})
 
 
 def _is_ours(address: str, own_addresses: set[str]) -> bool:
