@@ -80,3 +80,12 @@ def test_too_large_attachments_are_refused_but_listed(mail_settings):
     refused = dict(EmailAttachment.objects.filter(message_id=row.message_id).values_list("filename", "refused"))
     assert refused == {"invoice-2025-03.pdf": "file too large",
                        "Captura de pantalla 2025-03-03 a las 15.00.png": "file too large"}
+
+
+@pytest.mark.parametrize("path", sorted((corpus()[0].parent / "heldout").glob("*.eml")), ids=lambda p: p.stem)
+def test_held_out_replies_never_carry_the_quoted_history(mail_settings, path):
+    # Measured, not tuned on (bench email_quotes): only what must hold for every reply is asserted.
+    row = ingest(path.read_bytes())
+    body = Ticket.objects.get(pk=row.ticket_id).messages.get().body
+    assert body.splitlines()[0] == expected_text(path).splitlines()[0]
+    assert "support@acme.test" not in body and ">" not in body

@@ -93,8 +93,10 @@ def process_inbound(inbound_id: int, *, skip_screening: bool = False) -> Inbound
 
 
 def reprocess_inbound(inbound_id: int) -> InboundEmail:
-    """Process a failed or ignored message again, past the screening rules (an admin's decision)."""
-    return process_inbound(inbound_id, skip_screening=True)
+    """Process a message again (an admin's decision): a failed or waiting one as usual, an ignored one
+    past the screening rules that held it back."""
+    state = InboundEmail.objects.values_list("state", flat=True).get(pk=inbound_id)
+    return process_inbound(inbound_id, skip_screening=state == State.IGNORED)
 
 
 def _process(row: InboundEmail, *, skip_screening: bool) -> None:
