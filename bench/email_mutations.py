@@ -128,8 +128,9 @@ def mutated(count: int, *, seed: int = 0):
     """Yield (mutation names, raw bytes) for `count` messages, deterministically for a seed."""
     rng = random.Random(seed)
     corpus = seeds()
-    for _ in range(count):
-        raw = rng.choice(corpus)
+    for n in range(count):
+        # Each its own Message-ID first, so that mutants of one seed are not all answered "duplicate".
+        raw = re.sub(rb"(?im)^(Message-ID:\s*<)", rb"\g<1>fuzz%d." % n, rng.choice(corpus), count=1)
         names = []
         for _ in range(rng.randint(1, 3)):
             if rng.random() < 0.1:
