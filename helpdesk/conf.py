@@ -49,6 +49,22 @@ DEFAULTS: dict[str, Any] = {
     # tag, see helpdesk.mail_tokens); None: replies go to FROM_EMAIL's mailbox.
     "FROM_EMAIL": "Support <support@localhost>",
     "REPLY_ADDRESS": None,
+    # Outgoing email (services/email_out.py): where links in emails point (the public pages),
+    # attempts per email before it is marked failed, the first retry's delay in seconds (doubling
+    # each time, capped), and how long a send may stay "sending" before a sweep calls it uncertain.
+    "SITE_URL": "http://localhost:8000",
+    "EMAIL_MAX_ATTEMPTS": 6,
+    "EMAIL_RETRY_BACKOFF": 30,
+    "EMAIL_RETRY_BACKOFF_MAX": 3600,
+    "EMAIL_SENDING_TIMEOUT": 600,
+    # New tickets get an acknowledgement with up to this many confident articles (admins can turn
+    # either off in the dashboard); each "this answered my question" link expires after this many days.
+    "ACKNOWLEDGE_NEW_TICKETS": True,
+    "ACKNOWLEDGEMENT_SUGGESTIONS": 3,
+    "ANSWER_LINK_MAX_AGE_DAYS": 30,
+    # A folder where a local capture SMTP server writes each message it receives (`make run`); admins
+    # can then read them on the dashboard's Outbox page. None: no capture server.
+    "MAIL_CAPTURE_DIR": None,
     # Inbound email (README "Email in"). IMAP polling: imaps://user:password@host[:port]/FOLDER
     # (or imap://…?starttls=0 on a trusted network); None: no polling. Stored mail is flagged \Seen,
     # and moved to IMAP_PROCESSED_FOLDER when one is given.

@@ -11,7 +11,7 @@ from helpdesk import mail_tokens
 from helpdesk.inbound import imap
 from helpdesk.models import InboundEmail, Message, Ticket
 from helpdesk.services.inbound_email import store_raw
-from helpdesk.tasks_email import poll_imap
+from helpdesk.tasks_inbound import poll_imap
 from tests.conftest import WorkerProcess, service_env, wait_until
 from tests.dovecot_support import Dovecot
 from tests.inbound_support import message
@@ -146,4 +146,4 @@ def test_beat_polls_imap_only_when_it_is_configured(url, polled):
             "from django.conf import settings as s; print(s.CELERY_BEAT_SCHEDULE.get('poll-imap'))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=service_env(HELPDESK_IMAP_URL=url,
                          HELPDESK_IMAP_POLL_SECONDS="30"), capture_output=True, text=True, check=True).stdout
-    assert out.strip() == ("{'task': 'helpdesk.tasks_email.poll_imap', 'schedule': 30.0}" if polled else "None")
+    assert out.strip() == ("{'task': 'helpdesk.tasks_inbound.poll_imap', 'schedule': 30.0}" if polled else "None")

@@ -25,6 +25,7 @@ from helpdesk.importers.cleaning import normalize_text
 from helpdesk.inbound import replies, screening
 from helpdesk.inbound.parsing import Attachment, ParsedEmail, parse_email
 from helpdesk.models import EmailAttachment, InboundEmail, Message, Ticket
+from helpdesk.services.email_out import queue_acknowledgement
 from helpdesk.services.tickets import open_ticket, post_message
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def store_raw(*, raw: bytes, source: str, source_ref: str = "", queue: bool = Tr
 def queue_processing(inbound_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from helpdesk.tasks_email import process_inbound_email
+    from helpdesk.tasks_inbound import process_inbound_email
 
     try:
         process_inbound_email.delay(inbound_id)
@@ -129,7 +130,9 @@ def _process(row: InboundEmail, *, skip_screening: bool) -> None:
         ticket = open_ticket(subject=subject, requester_email=row.sender, requester_name=_storable(parsed.from_name),
                              body=body, channel=Ticket.Channel.EMAIL)
         message = ticket.messages.get()
-        _acknowledge_after_commit(ticket.pk)
+        # The customer hears from us in their language, with articles that may answer them (sent
+        # after commit; none for mail held back above, so autoresponders never get a reply).
+        queue_acknowledgement(ticket.pk)
     else:
         message = post_message(ticket=ticket, author_kind=Message.Author.CUSTOMER, body=body)
     if parsed.message_id:
@@ -234,14 +237,3 @@ def _refusal(att: Attachment, content_type: str, index: int) -> str:
     if extension in REFUSED_EXTENSIONS or content_type not in conf.get("ATTACHMENT_TYPES"):
         return "type not allowed"
     return ""
-
-
-def _acknowledge_after_commit(ticket_id: int) -> None:
-    """Queue the acknowledgement of a ticket that arrived by email (the outbound side sends it)."""
-    try:
-        from helpdesk.services.email_out import queue_acknowledgement
-    except ImportError:
-        # ACKNOWLEDGEMENT CALL SITE: `helpdesk.services.email_out` (the outbound side) is not
-        # installed; tickets by email get no acknowledgement until it is.
-        return
-    transaction.on_commit(lambda: queue_acknowledgement(ticket_id))
