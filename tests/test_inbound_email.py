@@ -180,3 +180,20 @@ def test_garbage_is_kept_and_answered_with_a_reason_not_a_crash(mail_settings):
         row = ingest(raw)
         assert row.state in ("ignored", "failed")
         assert bytes(InboundEmail.objects.get(pk=row.pk).raw) == raw
+
+
+def test_a_new_ticket_by_email_is_acknowledged_once_and_a_reply_is_not(mail_settings, django_capture_on_commit_callbacks):
+    from helpdesk.models import OutboundEmail
+
+    with django_capture_on_commit_callbacks():
+        ticket = Ticket.objects.get(pk=ingest(message()).ticket_id)
+    acks = OutboundEmail.objects.filter(ticket=ticket, kind=OutboundEmail.Kind.ACKNOWLEDGEMENT)
+    assert [a.to_address for a in acks] == ["dana@example.com"]
+
+    ingest(message(to=mail_tokens.reply_address(ticket.pk), subject="Re: Printer offline", body="Any news?"))
+    assert OutboundEmail.objects.filter(ticket=ticket).count() == 1
+
+
+def test_a_pasted_x_polyglot_desk_mark_does_not_make_a_customer_mail_disappear(mail_settings):
+    row = ingest(message(headers={"X-Polyglot-Desk": our_mark("someone-elses-id@acme.test")}))
+    assert row.state == InboundEmail.State.PROCESSED
