@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from helpdesk.views import agent, api, json_api, kb, mail, revisions, uploads, widget, widget_sites
+from helpdesk.views import agent, api, inbound, json_api, kb, mail, mail_admin, revisions, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -49,6 +49,13 @@ urlpatterns = [
     path("widget/v1/<str:key>/articles/<int:pk>/", widget.article, name="widget-article"),
     path("widget/v1/<str:key>/votes/", widget.votes, name="widget-votes"),
     path("widget/v1/<str:key>/tickets/", widget.tickets, name="widget-tickets"),
+    path("email/inbound/", inbound.receive, name="email-inbound"),
+    path("email/inbound/mailgun/", inbound.receive_mailgun, name="email-inbound-mailgun"),
+    path("email/inbound-mail/", mail_admin.inbound_list, name="inbound-mail"),
+    path("email/inbound-mail/<int:pk>/", mail_admin.inbound_detail, name="inbound-mail-detail"),
+    path("email/inbound-mail/<int:pk>/reprocess/", mail_admin.reprocess, name="inbound-mail-reprocess"),
+    path("email/inbound-mail/<int:pk>/raw/", mail_admin.raw, name="inbound-mail-raw"),
+    path("attachments/<int:pk>/", mail_admin.attachment, name="attachment"),
     # Anything else under the JSON APIs is a JSON 404 (these two stay last).
     re_path(r"^widget/v1/", json_api.not_found, name="widget-unknown"),
     re_path(r"^api/", json_api.not_found, name="api-unknown"),

@@ -70,6 +70,11 @@ ENDPOINTS = (
     Endpoint("helpdesk:outbox-message", "GET", "admin", False, ("raw",), ("outbox_name",)),
     Endpoint("helpdesk:settings-acknowledgements", "POST", "admin", False,
              ("send_acknowledgements", "acknowledgement_suggestions")),
+    # Inbound email webhooks (a signature is the credential; errors are JSON).
+    Endpoint("helpdesk:email-inbound", "POST", "anonymous", True, ("raw", "message", "from", "to", "subject")),
+    Endpoint("helpdesk:email-inbound-mailgun", "POST", "anonymous", False,
+             ("timestamp", "token", "signature", "body-mime")),
+    Endpoint("helpdesk:inbound-mail", "GET", "admin", False, ("page", "state")),
     Endpoint("helpdesk_public:article", "GET", "anonymous", False, (), ("article",)),
     Endpoint("helpdesk_public:answered", "GET", "anonymous", False, (), ("token",)),
     Endpoint("helpdesk_public:answered", "POST", "anonymous", False, (), ("token",)),
@@ -86,6 +91,10 @@ NOT_FUZZED = {
     "helpdesk:kb-revision-discard": "no input but the id; tests/test_revisions.py",
     "helpdesk:email-status": "no input but the id of an outgoing email (GET fragment)",
     "helpdesk:email-retry": "no input but the id of an outgoing email",
+    "helpdesk:inbound-mail-detail": "no input but the id of a stored email",
+    "helpdesk:inbound-mail-reprocess": "no input but the id of a stored email",
+    "helpdesk:inbound-mail-raw": "no input but the id of a stored email",
+    "helpdesk:attachment": "no input but the id of an attachment",
     "helpdesk:widget-unknown": "the JSON 404 for unknown widget URLs: reached by the URL-segment probes",
     "helpdesk:api-unknown": "the JSON 404 for unknown API URLs: reached by the URL-segment probes",
 }

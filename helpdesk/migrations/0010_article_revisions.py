@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0008_outbound_email_and_acknowledgements'),
+        ('helpdesk', '0009_inbound_email_and_attachments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
