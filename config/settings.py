@@ -178,3 +178,31 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"helpdesk": {"handlers": ["console"], "level": os.environ.get("HELPDESK_LOG_LEVEL", "INFO")}},
 }
+
+# --- Hostile input, response headers (issue 13, "sec"): keep these together -------------------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "helpdesk.middleware.StorableQueryMiddleware",
+    "helpdesk.middleware.PrivatePagesMiddleware",
+]
+# No inline script, style or event handler anywhere: pages load their code and CSS from static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# A Redis that stops answering must not hold a request (the metrics page caches in it).
+CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}

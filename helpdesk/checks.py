@@ -5,6 +5,7 @@ helpdesk.E002  the configured vectors are too large for pgvector's HNSW index
 helpdesk.E003  the database cannot be reached
 helpdesk.E004  the configured language-ID model file (HELPDESK["LANGUAGE_MODEL"]) does not exist
 helpdesk.W001  chunks are embedded by another encoder or vector size (re-embedding pending)
+helpdesk.W013  the request-hardening middleware (helpdesk.middleware) is not installed
 """
 
 from __future__ import annotations
@@ -91,6 +92,24 @@ def check_stale_vectors(app_configs=None, databases=None, **kwargs):
             hint="The periodic sweep re-embeds them; run `manage.py embed_pending` to do it now.",
         )]
     return []
+
+
+HARDENING_MIDDLEWARE = ("helpdesk.middleware.StorableQueryMiddleware", "helpdesk.middleware.PrivatePagesMiddleware")
+
+
+@register("helpdesk", "security")
+def check_hardening_middleware(app_configs=None, **kwargs):
+    from django.conf import settings
+
+    missing = [m for m in HARDENING_MIDDLEWARE if m not in settings.MIDDLEWARE]
+    if not missing:
+        return []
+    return [Warning(
+        "Polyglot Desk's request hardening is not installed: " + ", ".join(missing),
+        hint="Add them to MIDDLEWARE after AuthenticationMiddleware: without the first, a NUL in a query "
+             "string can answer 500; without the second, signed-in pages may be cached.",
+        id="helpdesk.W013",
+    )]
 
 
 @register("helpdesk")

@@ -37,6 +37,12 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies of your own in front of the web server (each appends to X-Forwarded-For); the
     # widget's per-address rate limit uses the address the outermost one saw. 0: the connection's.
     "TRUSTED_PROXIES": 0,
+    # The widget's per-key budget (a site's "requests per minute, per key") is kept from being used up by
+    # a few addresses: requests an address makes beyond WIDGET_FAIR_SHARE per minute may only use the
+    # part of the budget not reserved (WIDGET_RESERVED_SHARE of it) for addresses within their share.
+    # Measured with `python -m bench ratelimit`.
+    "WIDGET_FAIR_SHARE": 20,
+    "WIDGET_RESERVED_SHARE": 0.8,
     # Longest query text accepted from the widget or the API (characters).
     "MAX_QUERY_CHARS": 2000,
     # Knowledge-base uploads: largest single file, largest upload (all files, or a ZIP once unpacked),

@@ -1,8 +1,10 @@
 """The two roles of the dashboard, as Django groups: Agents work tickets, Admins also run the desk.
 
 Agents read and write tickets, draft and edit articles, give suggestion feedback and read the
-metrics. Admins additionally publish and unpublish articles, tune the confidence threshold and
-hold every other helpdesk permission (uploads, widget sites).
+metrics; their edits to a published article wait as a revision until someone who may publish
+publishes it. Admins additionally publish and unpublish articles (and agents' revisions), tune the
+confidence threshold and hold every other helpdesk permission (uploads, widget sites). The publish
+right is the `helpdesk.publish_article` permission: grant it to single agents in Django's admin.
 """
 
 from __future__ import annotations

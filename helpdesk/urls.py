@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from helpdesk.views import agent, api, inbound, kb, mail, mail_admin, uploads, widget, widget_sites
+from helpdesk.views import agent, api, inbound, json_api, kb, mail, mail_admin, revisions, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path("kb/", kb.article_list, name="kb-list"),
     path("kb/new/", kb.article_new, name="kb-new"),
     path("kb/coverage/", kb.coverage, name="kb-coverage"),
+    path("kb/revisions/", revisions.revision_list, name="kb-revisions"),
+    path("kb/revisions/<int:pk>/", revisions.revision_detail, name="kb-revision"),
+    path("kb/revisions/<int:pk>/publish/", revisions.revision_publish, name="kb-revision-publish"),
+    path("kb/revisions/<int:pk>/discard/", revisions.revision_discard, name="kb-revision-discard"),
     path("kb/<int:pk>/", kb.article_detail, name="article"),
     path("kb/<int:pk>/edit/", kb.article_edit, name="kb-edit"),
     path("kb/<int:pk>/status/", kb.article_status, name="kb-status"),
@@ -52,4 +56,7 @@ urlpatterns = [
     path("email/inbound-mail/<int:pk>/reprocess/", mail_admin.reprocess, name="inbound-mail-reprocess"),
     path("email/inbound-mail/<int:pk>/raw/", mail_admin.raw, name="inbound-mail-raw"),
     path("attachments/<int:pk>/", mail_admin.attachment, name="attachment"),
+    # Anything else under the JSON APIs is a JSON 404 (these two stay last).
+    re_path(r"^widget/v1/", json_api.not_found, name="widget-unknown"),
+    re_path(r"^api/", json_api.not_found, name="api-unknown"),
 ]

@@ -48,7 +48,7 @@ def test_bad_parameters_are_a_clear_400(agent_client, article, params, status, m
     assert response.json() == {"error": message}
 
 
-@pytest.mark.parametrize("q", ["🙂🙂🙂", "\x00\x01\x02", "<script>alert(1)</script>", "' OR 1=1; --", "退款 refund возврат"])
+@pytest.mark.parametrize("q", ["🙂🙂🙂", "\x00\x01\x02🙂", "<script>alert(1)</script>", "' OR 1=1; --", "退款 refund возврат"])
 def test_odd_text_is_answered_with_json_never_an_error(agent_client, article, q):
     response = agent_client.get(URL, {"q": q})
     assert response.status_code == 200

@@ -37,6 +37,9 @@ def test_saving_a_translation_joins_the_group_and_is_pending_until_embedded(agen
 
 
 def test_editing_re_embeds_only_after_the_text_changes(agent_client, source):
+    # A draft: an agent's edit of a published article waits for review (tests/test_revisions.py).
+    source.status = Article.Status.DRAFT
+    source.save(update_fields=["status"])
     agent_client.post(f"/desk/kb/{source.pk}/edit/", {"title": source.title, "body": "Open Orders, then Track.",
                                                       "locale": "en", "category": ""})
     assert Chunk.objects.filter(article=source, encoder="").exists()

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -71,3 +72,42 @@ class Chunk(models.Model):
 
     def __str__(self):
         return f"{self.article_id}#{self.ordinal}"
+
+
+class ArticleRevision(models.Model):
+    """An edit to a published article by someone who may not publish: it waits for review.
+
+    Customers keep seeing the article's current text (help page, widget, suggestions) until someone
+    with the publish permission publishes the revision; only then are the passages re-embedded.
+    An article has at most one pending revision, shared by everyone editing it (as a help center's
+    "draft of a published article").
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        PUBLISHED = "published", _("Published")
+        DISCARDED = "discarded", _("Discarded")
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("body"), blank=True)
+    locale = models.CharField(_("locale"), max_length=35)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["article"], condition=models.Q(state="pending"),
+                                    name="helpdesk_revision_one_pending"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} [{self.locale}] ({self.state})"

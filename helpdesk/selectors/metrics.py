@@ -7,6 +7,7 @@ from the Event table; precision from Suggestion feedback; pipeline health from C
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.models import Article, Chunk, Event, Suggestion, Ticket, WidgetSession
+
+logger = logging.getLogger(__name__)
 
 IMPLICIT_WINDOW = timedelta(hours=24)
 PERIODS = (7, 30, 90)
@@ -472,7 +475,7 @@ def metrics_snapshot(p: Period) -> dict:
     from helpdesk.selectors.email_metrics import email_figures
 
     key = snapshot_key(p)
-    snapshot = cache.get(key)
+    snapshot = _cached(cache.get, key)
     if snapshot is None:
         snapshot = {
             "widget": widget_figures(p),
@@ -483,5 +486,16 @@ def metrics_snapshot(p: Period) -> dict:
             "over_time": tickets_by_language(p),
             "gaps": content_gaps(p)[:25],
         }
-        cache.set(key, snapshot, SNAPSHOT_SECONDS)
+        _cached(cache.set, key, snapshot, SNAPSHOT_SECONDS)
     return snapshot
+
+
+def _cached(operation, *args):
+    """Run a cache operation; with the cache (Redis) unreachable, compute without it instead of failing."""
+    import redis
+
+    try:
+        return operation(*args)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("metrics cache unavailable, figures computed afresh: %s", exc)
+        return None

@@ -11,6 +11,7 @@ from django.utils import timezone
 from embeddings.language import detect_language
 from helpdesk import conf
 from helpdesk.models import Event, Message, Ticket
+from helpdesk.text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -18,8 +19,7 @@ MAX_MESSAGE_CHARS = 100_000
 
 
 def _clean_body(body: str) -> str:
-    # NUL and lone surrogates (JSON's "\\ud800") cannot be stored in PostgreSQL text.
-    body = (body or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+    body = storable(body or "").strip()
     if not body:
         raise ValueError("a message needs some text")
     if len(body) > MAX_MESSAGE_CHARS:
@@ -41,7 +41,8 @@ def open_ticket(
 ) -> Ticket:
     """Open a ticket with the customer's first message; detect its language unless given."""
     body = _clean_body(body)
-    subject = " ".join((subject or "").split())[:255] or body.splitlines()[0][:120]
+    subject = " ".join(storable(subject or "").split())[:255] or body.splitlines()[0][:120]
+    requester_email, requester_name = storable(requester_email or ""), storable(requester_name or "")
     fallback = getattr(widget_session, "language", "") or conf.get("DEFAULT_LOCALE")
     detection = detect_language(f"{subject}\n{body}", fallback=fallback)
     with transaction.atomic():

@@ -1,4 +1,8 @@
-"""Knowledge-base pages for agents and admins: list, view, edit, translate, publish, coverage, drafts."""
+"""Knowledge-base pages for agents and admins: list, view, edit, translate, publish, coverage, drafts.
+
+Edits to a published article by someone without the publish permission become its pending revision
+(`services.revisions`); `views.revisions` is where it is reviewed.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from helpdesk.forms import ArticleForm
 from helpdesk.models import Article, Message, Ticket
 from helpdesk.permissions import requires
 from helpdesk.selectors.metrics import article_embedding_state, translation_coverage
+from helpdesk.selectors.revisions import pending_revision, pending_revisions
 from helpdesk.services.knowledge import save_article, set_article_status
+from helpdesk.services.revisions import propose_revision
 
 
 @require_GET
@@ -35,8 +41,10 @@ def article_list(request):
     page = Paginator(qs.only("id", "title", "locale", "status", "updated_at", "category"), 30).get_page(
         request.GET.get("page", 1))
     locales = Article.objects.order_by("locale").values_list("locale", flat=True).distinct()
+    waiting = pending_revisions().count() if request.user.has_perm(perms.PUBLISH_KB) else 0
     return render(request, "helpdesk/kb_list.html", {"page": page, "q": q, "locale": locale, "status": status,
-                                                      "locales": locales, "statuses": Article.Status.choices})
+                                                      "locales": locales, "statuses": Article.Status.choices,
+                                                      "revisions_waiting": waiting})
 
 
 @require_GET
@@ -70,6 +78,8 @@ def article_edit(request, pk: int):
     target = group.get(target_locale)
     # Beside the editor: the source, or (when editing the source) its first translation.
     compare = source if target != source else next((a for a in members if a != source), None)
+    can_publish = request.user.has_perm(perms.PUBLISH_KB)
+    pending = pending_revision(target) if target is not None else None
     if request.method == "POST":
         form = ArticleForm(request.POST)
         if form.is_valid():
@@ -77,6 +87,13 @@ def article_edit(request, pk: int):
             clash = group.get(data["locale"])
             if clash is not None and clash != target:
                 form.add_error("locale", _("This article already has a %(locale)s version.") % {"locale": data["locale"]})
+            elif target is not None and target.is_published and not request.user.has_perm(perms.PUBLISH_KB):
+                # Customers see published text: without the publish permission an edit waits for review.
+                propose_revision(article=target, title=data["title"], body=data["body"], locale=data["locale"],
+                                 category=data["category"], author=request.user)
+                messages.success(request, _("Saved for review. Customers keep seeing the published text until "
+                                            "an admin publishes your edit."))
+                return redirect("helpdesk:kb-edit", pk=target.pk)
             else:
                 article = save_article(title=data["title"], body=data["body"], locale=data["locale"], article=target,
                                        category=data["category"], translation_group=source.translation_group)
@@ -84,14 +101,16 @@ def article_edit(request, pk: int):
                 return redirect("helpdesk:kb-edit", pk=article.pk)
         status = 400
     else:
-        initial = ({"title": target.title, "body": target.body, "locale": target.locale, "category": target.category}
+        # Someone who may not publish goes on editing the pending revision, if there is one.
+        shown = pending if pending is not None and not can_publish else target
+        initial = ({"title": shown.title, "body": shown.body, "locale": shown.locale, "category": shown.category}
                    if target else {"locale": target_locale, "category": source.category})
         form = ArticleForm(initial=initial)
         status = 200
     return render(request, "helpdesk/kb_edit.html", {
         "source": current, "origin": source, "compare": compare, "is_source": target == source, "target": target, "form": form, "group": sorted(group.values(), key=lambda a: a.locale),
         "embedding": article_embedding_state(target) if target else None,
-        "can_publish": request.user.has_perm(perms.PUBLISH_KB),
+        "can_publish": can_publish, "pending": pending,
     }, status=status)
 
 

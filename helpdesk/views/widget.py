@@ -8,7 +8,7 @@ exactly that origin (never `*`); anything else gets 403 and no CORS headers at a
 from __future__ import annotations
 
 import functools
-import json
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -22,10 +22,13 @@ from helpdesk import conf, throttling
 from helpdesk.models import Article, Suggestion, WidgetSession, WidgetSite
 from helpdesk.selectors.suggestions import find_suggestions
 from helpdesk.services import widget as widget_service
+from helpdesk.views.json_api import BadInput, error, json_object, object_id, query_object
 
 RTL_LANGUAGES = {"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"}
 MAX_MESSAGE_CHARS = 5000
 PREFLIGHT_MAX_AGE = 600
+# Keys are made by `new_site_key` (URL-safe base64); anything else cannot be one and needs no lookup.
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def text_direction(language: str) -> str:
@@ -36,7 +39,10 @@ def _request_origin(request) -> str:
     origin = request.headers.get("Origin", "")
     if not origin or origin == "null":
         # Same-origin GETs carry no Origin header; the Referer's origin stands in for it.
-        parts = urlsplit(request.headers.get("Referer", ""))
+        try:
+            parts = urlsplit(request.headers.get("Referer", ""))
+        except ValueError:  # e.g. "http://[not-an-address/"
+            return ""
         origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     return origin.rstrip("/")
 
@@ -48,10 +54,6 @@ def _cors(response, origin: str):
     return response
 
 
-def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
-    return JsonResponse({"error": code, "message": message, **extra}, status=status)
-
-
 def public_endpoint(*methods: str):
     """Resolve the site from the key in the URL, check origin and rate limits, answer CORS precisely."""
 
@@ -59,41 +61,42 @@ def public_endpoint(*methods: str):
         @csrf_exempt  # no cookies or other ambient credentials are accepted here: the key and origin are checked
         @functools.wraps(view)
         def wrapper(request, key: str, *args, **kwargs):
-            site = WidgetSite.objects.filter(key=key).first()
+            site = WidgetSite.objects.filter(key=key).first() if _KEY_SHAPE.fullmatch(key) else None
             if site is None:
-                return _error(403, "unknown_key", "This widget key is not valid.")
+                return error(403, "unknown_key", "This widget key is not valid.")
             if site.is_revoked:
-                return _error(403, "revoked_key", "This widget key has been revoked.")
+                return error(403, "revoked_key", "This widget key has been revoked.")
             origin = _request_origin(request)
             if not origin or origin not in site.origins:
-                response = _error(403, "origin_not_allowed", "This site may not use this widget key.")
+                response = error(403, "origin_not_allowed", "This site may not use this widget key.")
                 patch_vary_headers(response, ["Origin"])  # the answer depends on it, though it grants nothing
                 return response
             if request.method == "OPTIONS":
                 wanted = request.headers.get("Access-Control-Request-Method", "")
                 if wanted not in methods:
-                    return _error(403, "method_not_allowed", f"{wanted or 'That method'} is not allowed here.")
+                    return error(403, "method_not_allowed", f"{wanted or 'That method'} is not allowed here.")
                 response = _cors(HttpResponse(status=204), origin)
                 response["Access-Control-Allow-Methods"] = ", ".join(methods)
                 response["Access-Control-Allow-Headers"] = "Content-Type"
                 response["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
                 return response
             if request.method not in methods:
-                response = _error(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response = error(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
                 response["Allow"] = ", ".join(methods + ("OPTIONS",))
                 return _cors(response, origin)
-            address = client_address(request)
-            wait = (throttling.hit("widget-client", f"{site.key}:{address}", limit=site.client_requests_per_minute)
-                    or throttling.hit("widget-key", site.key, limit=site.requests_per_minute))
-            if wait:
-                response = _error(429, "rate_limited", "Too many requests; please wait a moment.",
-                                  retry_after=wait)
-                response["Retry-After"] = str(wait)
+            refusal = throttling.admit("widget", site.key, client_address(request),
+                                       address_limit=site.client_requests_per_minute,
+                                       budget=site.requests_per_minute, fair_share=conf.get("WIDGET_FAIR_SHARE"),
+                                       reserve=conf.get("WIDGET_RESERVED_SHARE"))
+            if refusal:
+                response = error(429, "rate_limited", "Too many requests; please wait a moment.",
+                                 retry_after=refusal.retry_after)
+                response["Retry-After"] = str(refusal.retry_after)
                 return _cors(response, origin)
             try:
-                payload = _payload(request)
-            except ValueError as exc:
-                return _cors(_error(400, "bad_request", str(exc)), origin)
+                payload = query_object(request) if request.method == "GET" else json_object(request)
+            except BadInput as exc:
+                return _cors(exc.response(), origin)
             return _cors(view(request, site, payload, *args, **kwargs), origin)
 
         return wrapper
@@ -109,39 +112,22 @@ def client_address(request) -> str:
     if proxies > 0:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
+            return forwarded[-proxies][:64]
     return request.META.get("REMOTE_ADDR", "")
-
-
-def _payload(request) -> dict:
-    if request.method == "GET":
-        return request.GET.dict()
-    if not request.body:
-        return {}
-    try:
-        data = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError("the request body must be JSON") from exc
-    if not isinstance(data, dict):
-        raise ValueError("the request body must be a JSON object")
-    return data
 
 
 def _text(payload: dict, name: str) -> str:
     value = payload.get(name, "")
-    if not isinstance(value, str):
-        return ""
-    # JSON can carry half a UTF-16 pair ("\\ud800"): not text, and PostgreSQL refuses to store it.
-    return value.encode("utf-8", "replace").decode("utf-8").strip()
+    return value.strip() if isinstance(value, str) else ""  # already storable: see json_api
 
 
 def _question(payload: dict) -> tuple[str | None, JsonResponse | None]:
     text = _text(payload, "q")
     if not text:
-        return None, _error(400, "empty_query", "Please type a question.")
+        return None, error(400, "empty_query", "Please type a question.")
     cap = conf.get("MAX_QUERY_CHARS")
     if len(text) > cap:
-        return None, _error(400, "query_too_long", f"Questions may be at most {cap} characters long.",
+        return None, error(400, "query_too_long", f"Questions may be at most {cap} characters long.",
                             max_chars=cap)
     return text, None
 
@@ -154,7 +140,7 @@ def _session(site: WidgetSite, payload: dict) -> WidgetSession | None:
 
 
 def _no_session() -> JsonResponse:
-    return _error(400, "unknown_session", "This widget session is unknown; please reload the page.")
+    return error(400, "unknown_session", "This widget session is unknown; please reload the page.")
 
 
 def _item(suggestion, suggestion_id: int | None = None) -> dict:
@@ -211,10 +197,10 @@ def article(request, site, payload, pk: int):
         return _no_session()
     found = Article.objects.filter(pk=pk, status=Article.Status.PUBLISHED).first()
     if found is None:
-        return _error(404, "not_found", "This article is not available.")
+        return error(404, "not_found", "This article is not available.")
     suggestion = None
     if payload.get("suggestion_id") not in (None, ""):
-        suggestion = Suggestion.objects.filter(pk=_int(payload.get("suggestion_id")), widget_session=session).first()
+        suggestion = Suggestion.objects.filter(pk=object_id(payload.get("suggestion_id")), widget_session=session).first()
     widget_service.record_article_opened(session=session, article=found, suggestion=suggestion)
     # Plain text only: the widget renders it with textContent, so no HTML from the KB reaches the page.
     return JsonResponse({"article_id": found.pk, "title": found.title, "body": found.body, "locale": found.locale,
@@ -229,12 +215,12 @@ def votes(request, site, payload):
         return _no_session()
     helpful = payload.get("helpful")
     if not isinstance(helpful, bool):
-        return _error(400, "bad_vote", "helpful must be true or false.")
+        return error(400, "bad_vote", "helpful must be true or false.")
     found = None
     if payload.get("article_id") not in (None, ""):
-        found = Article.objects.filter(pk=_int(payload.get("article_id")), status=Article.Status.PUBLISHED).first()
+        found = Article.objects.filter(pk=object_id(payload.get("article_id")), status=Article.Status.PUBLISHED).first()
         if found is None:
-            return _error(404, "not_found", "This article is not available.")
+            return error(404, "not_found", "This article is not available.")
     widget_service.record_vote(session=session, helpful=helpful, article=found)
     return JsonResponse({"recorded": True}, status=201)
 
@@ -256,16 +242,10 @@ def tickets(request, site, payload):
     if len(name) > 200:
         errors["name"] = "Please shorten the name."
     if errors:
-        return _error(400, "invalid", "Please check the form.", fields=errors)
+        return error(400, "invalid", "Please check the form.", fields=errors)
     try:
         ticket = widget_service.file_ticket(session=session, email=email, message=message, name=name)
     except (ValueError, ValidationError) as exc:
-        return _error(400, "invalid", "; ".join(getattr(exc, "messages", [str(exc)])))
+        return error(400, "invalid", "; ".join(getattr(exc, "messages", [str(exc)])))
     return JsonResponse({"filed": True, "language": ticket.language}, status=201)
 
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

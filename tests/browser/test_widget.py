@@ -44,6 +44,7 @@ def host(live_server, transactional_db):
         return origin + "/"
 
     page_url.site = site
+    page_url.server = server
     yield page_url
     server.shutdown()
     server.server_close()
@@ -224,3 +225,22 @@ def test_markup_in_a_question_is_shown_as_text_and_never_runs(page, host, kb):
     assert page.evaluate("window.__xss") is None
     assert page.locator("polyglot-desk-widget img, polyglot-desk-widget script").count() == 0
     assert Event.objects.get(kind="query").data["text"] == attack
+
+
+def test_the_widget_works_on_a_site_with_a_strict_content_security_policy(page, live_server, host, kb):
+    # The customer's policy: scripts and requests only from the desk, no inline styles or scripts at all.
+    url = host()
+    server_csp = (f"default-src 'none'; script-src {live_server.url}; connect-src {live_server.url}; "
+                  f"style-src 'self'; img-src 'self' data:")
+    host.server.page_csp = server_csp
+    page.add_init_script("""window.__csp = [];
+      document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.sourceFile + ' ' + e.violatedDirective));""")
+    open_widget(page, url)
+    # Its own styles apply (a constructed stylesheet, not a <style> the policy would block).
+    launcher_position = page.evaluate("""getComputedStyle(document.querySelector('polyglot-desk-widget')
+                                           .shadowRoot.querySelector('.launcher')).position""")
+    assert launcher_position == "fixed"
+    ask(page, "How do I reset my password?")
+    page.locator("#pd-results .result").first.wait_for()
+    from_widget = [v for v in page.evaluate("window.__csp") if "widget.js" in v]
+    assert from_widget == []

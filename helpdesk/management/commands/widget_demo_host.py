@@ -28,7 +28,8 @@ def host_page(*, api: str, key: str, extra_css: str = "") -> str:
 
 
 def make_server(*, html: str = "", host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """An HTTP server answering GET / with `server.page_html` (port 0 picks a free port: server.server_port)."""
+    """An HTTP server answering GET / with `server.page_html` (port 0 picks a free port: server.server_port),
+    and `server.page_csp` as its Content-Security-Policy when set."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -40,6 +41,8 @@ def make_server(*, html: str = "", host: str = "127.0.0.1", port: int = 0) -> Th
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("Cache-Control", "no-store")
+            if self.server.page_csp:  # a customer site with a strict Content-Security-Policy of its own
+                self.send_header("Content-Security-Policy", self.server.page_csp)
             self.end_headers()
             self.wfile.write(payload)
 
@@ -49,6 +52,7 @@ def make_server(*, html: str = "", host: str = "127.0.0.1", port: int = 0) -> Th
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     server.page_html = html
+    server.page_csp = ""
     return server
 
 

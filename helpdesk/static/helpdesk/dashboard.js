@@ -10,3 +10,10 @@ document.addEventListener("htmx:afterRequest", function (event) {
   reply.focus();
   button.setAttribute("aria-pressed", "true");
 });
+
+// Controls marked data-submit-on-change submit their form when changed (the interface-language menu);
+// a listener here rather than an inline handler, which the Content-Security-Policy would refuse.
+document.addEventListener("change", function (event) {
+  const control = event.target;
+  if (control.form && control.hasAttribute && control.hasAttribute("data-submit-on-change")) control.form.submit();
+});

@@ -88,9 +88,10 @@
 
   // --- the shadow root: the host page's CSS cannot reach inside; inheritance is reset at .root --------
   var host = document.createElement("polyglot-desk-widget");
-  // Inline !important beats any !important rule of the host page for the host element itself.
-  host.setAttribute("style", "all: initial !important; display: block !important; position: static !important;" +
-    " visibility: visible !important; opacity: 1 !important;");
+  // Inline !important beats any !important rule of the host page for the host element itself. Set
+  // through the CSSOM, which a host page's Content-Security-Policy allows (a style attribute it may not).
+  [["all", "initial"], ["display", "block"], ["position", "static"], ["visibility", "visible"], ["opacity", "1"]]
+    .forEach(function (rule) { host.style.setProperty(rule[0], rule[1], "important"); });
   var shadow = host.attachShadow({ mode: "open" });
   var CSS = [
     ":host { all: initial; }",
@@ -156,7 +157,15 @@
     return node;
   }
 
-  var style = el("style", { text: CSS });
+  // A constructed stylesheet: allowed by a host page's CSP without 'unsafe-inline' (a <style> is not).
+  var style = null;
+  try {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    style = el("style", { text: CSS });  // browsers without constructable stylesheets
+  }
   var root = el("div", { "class": "root", part: "root" });
   var launcher = el("button", { "class": "launcher", type: "button", "aria-expanded": "false",
     "aria-controls": "pd-panel", onclick: function () { toggle(); } });
@@ -184,7 +193,7 @@
   panel.appendChild(body);
   root.appendChild(launcher);
   root.appendChild(panel);
-  shadow.appendChild(style);
+  if (style) { shadow.appendChild(style); }
   shadow.appendChild(root);
 
   function applyLanguage() {
