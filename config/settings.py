@@ -99,6 +99,9 @@ if _pool_size > 0:
         "max_idle": 300,
     }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if os.environ.get("DATABASE_APPLICATION_NAME"):
+    # Shown in pg_stat_activity: which process holds which connections (config/stack.py names them).
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["DATABASE_APPLICATION_NAME"]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -169,6 +172,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # How long a new pool process may take to report UP (Celery's default, 4 s, is tight on a busy machine;
 # the model loads in the background after UP, see config/celery.py).
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(os.environ.get("CELERY_WORKER_PROC_ALIVE_TIMEOUT") or 30)
+# On SIGQUIT (how `make run` and docker stop a worker) running tasks get this long, then go back to the queue.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT") or 10)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"helpdesk.tasks.embed_*": {"queue": "embeddings"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
