@@ -1,14 +1,18 @@
-"""Widget suggest endpoint under load: concurrent clients on loopback; throughput and p50/p95/p99 latency.
+"""Widget suggest endpoint under load: concurrent clients on loopback; throughput, p50/p95/p99 latency
+and the PostgreSQL connections the server held.
 
-The desk is served by Django's threaded WSGI server (what `runserver` uses, without the reloader,
-DEBUG off) in a child process, against a scratch database (`bench_widget`) holding the demo knowledge
-base (all its articles and translations, embedded with the configured encoder). Each client is a
-thread here with one keep-alive connection, sending the widget's type-ahead request
+The desk is served the way `make run` and docker serve it (`config.stack.web_argv`: gunicorn with
+threaded workers and a bounded psycopg pool, DEBUG off) in child processes, against a scratch
+database (`bench_widget`) holding the demo knowledge base (all its articles and translations,
+embedded with the configured encoder). `--server granian|uvicorn|django` serves it another way for
+comparison (django = the threaded development server, a new connection per request thread). Each
+client is a thread here with one keep-alive connection, sending the widget's type-ahead request
 GET /desk/widget/v1/<key>/suggest/?q=... with the site's allowed Origin, so the whole public path
 runs: key and origin check, two Redis rate-limit counters, language detection, dense + lexical
 retrieval, JSON. Questions cycle through the demo tickets' subjects and first messages (5 languages).
+Connections: backends on the scratch database, sampled every 50 ms (the sampler's own excluded).
 
-    python -m bench widget_load [--clients 1,4,16] [--seconds 15] [--encoder NAME]
+    python -m bench widget_load [--clients 1,4,16] [--seconds 15] [--encoder NAME] [--server NAME]
 """
 
 from __future__ import annotations
@@ -111,8 +115,38 @@ def drive(port: int, path: str, texts: list[str], clients: int, seconds: float) 
     }
 
 
+class ConnectionSampler(threading.Thread):
+    """Count PostgreSQL backends on one database every 50 ms; `peak()` is the most since `reset()`."""
+
+    def __init__(self, conninfo: dict, dbname: str):
+        super().__init__(daemon=True)
+        import psycopg
+
+        self.conn = psycopg.connect(**conninfo, autocommit=True)
+        self.dbname, self.max, self.stopped = dbname, 0, threading.Event()
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                                 [self.dbname]).fetchone()[0]
+
+    def run(self):
+        while not self.stopped.wait(0.05):
+            self.max = max(self.max, self.count())
+
+    def reset(self) -> None:
+        self.max = self.count()
+
+    def peak(self) -> int:
+        return self.max
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(2)
+        self.conn.close()
+
+
 def serve(port: int) -> None:
-    """Child process: the desk on 127.0.0.1:port (DATABASE_URL / REDIS_URL come from the parent)."""
+    """Child process for `--server django`: the development server's threaded WSGI server on port."""
     import django
     from django.core.servers.basehttp import WSGIServer, run
     from django.core.wsgi import get_wsgi_application
@@ -134,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,4,16", help="comma-separated concurrency levels")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level")
     parser.add_argument("--encoder", help="HELPDESK ENCODER for this run (default: the configured one)")
-    parser.add_argument("--torch-threads", type=int,
-                        help="intra-op threads per server process (OMP_NUM_THREADS; default: torch's own choice)")
+    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian", "uvicorn", "django"],
+                        help="how the desk is served (default: gunicorn, what make run and docker use)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -163,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     original_name = settings.DATABASES["default"]["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     knowledge.enqueue_embedding = lambda chunk_ids: None  # embedded below, in this process
-    server = None
+    server = sampler = None
     try:
         count = 0
         for item in json.loads(DEMO_KB.read_text())["articles"]:
@@ -181,48 +215,78 @@ def main(argv: list[str] | None = None) -> int:
                          client_requests_per_minute=10**9)
 
         port = free_port()
+        from config import stack
+
         env = dict(os.environ, DATABASE_URL=embedded.database_url(connection.settings_dict), REDIS_URL=settings.REDIS_URL,
                    DEBUG="0", HELPDESK_ENCODER=os.environ.get("HELPDESK_ENCODER", settings.HELPDESK["ENCODER"]),
-                   PYTHONUNBUFFERED="1")
-        if args.torch_threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.torch_threads)
+                   PYTHONUNBUFFERED="1", **stack.web_env())
+        if args.server == "django":
+            argv, bound = [sys.executable, "-m", "bench.widget_load", "--serve", str(port)], "unbounded"
+            env.pop("DATABASE_POOL_SIZE")
+        else:
+            argv = stack.web_argv(port, server=args.server)
+            bound = (f"at most {stack.max_web_connections()} ({stack.web_workers()} workers × "
+                     f"{stack.web_threads()} threads, a pool each)")
         log = open(Path(settings.VAR_DIR) / "bench-widget-server.log", "wb")
-        server = subprocess.Popen([sys.executable, "-m", "bench.widget_load", "--serve", str(port)], cwd=ROOT,
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        sampler = ConnectionSampler({k: v for k, v in connection.get_connection_params().items()
+                                     if k in ("host", "port", "user", "password")}, connection.settings_dict["NAME"])
+        max_connections = sampler.conn.execute("SHOW max_connections").fetchone()[0]
         path = f"/desk/widget/v1/{site.key}/suggest/"
         texts = questions()
         _wait_ready(port, path, server)
-        warm = drive(port, path, texts, clients=1, seconds=3)  # model load, connection pools, caches
-        load = os.getloadavg()[0]
-        print(f"warm-up: {warm['requests']} requests; {len(texts)} distinct questions; server: Django threaded "
-              f"WSGI, DEBUG off, torch threads {args.torch_threads or 'default'}; {os.cpu_count()} CPU cores shared "
-              f"by server and clients; load average before the run {load:.1f}", flush=True)
+        connection.close()  # only the server's connections are counted from here on
+        sampler.start()
+        warm = _warm_up(port, path, texts)
+        load = os.getloadavg()
+        print(f"warm-up: {warm['requests']} requests; {len(texts)} distinct questions; server: {args.server}, DEBUG off; "
+              f"PostgreSQL connections {bound}, max_connections {max_connections}; {os.cpu_count()} CPU cores "
+              f"shared by server and clients; load average before the run {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+              flush=True)
         print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8} {'answered':>8}")
+              f"{'p99 ms':>8} {'answered':>8} {'PG conns':>8}")
         figures = []
         for clients in [int(c) for c in args.clients.split(",") if c.strip()]:
+            sampler.reset()
             f = drive(port, path, texts, clients=clients, seconds=args.seconds)
+            f["max_pg_connections"] = sampler.peak()
             figures.append(f)
             errors = f["requests"] - f["ok"]
             print(f"{f['clients']:>7} {f['requests']:>8} {errors:>6} {f['throughput_rps']:>8.1f} "
-                  f"{f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} {f['p99_ms']:>8.1f} {f['answered_share']:>8.0%}", flush=True)
+                  f"{f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} {f['p99_ms']:>8.1f} {f['answered_share']:>8.0%} "
+                  f"{f['max_pg_connections']:>8}", flush=True)
             if errors:
                 print(f"        statuses: {f['statuses']}", flush=True)
+        load = os.getloadavg()
+        print(f"load average after the run {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
         if args.json:
-            args.json.write_text(json.dumps({"encoder": encoder_name(), "levels": figures}, indent=2))
+            args.json.write_text(json.dumps({"encoder": encoder_name(), "server": args.server, "levels": figures},
+                                            indent=2))
     finally:
         if server is not None:
-            server.terminate()
+            server.terminate()  # gunicorn, granian and uvicorn stop their workers on SIGTERM
             try:
                 server.wait(15)
             except subprocess.TimeoutExpired:
                 server.kill()
+        if sampler is not None:
+            sampler.stop()
         connection.close()
         connection.creation.destroy_test_db(original_name, verbosity=0)
     return 0
 
 
-def _wait_ready(port: int, path: str, server: subprocess.Popen, timeout: float = 120.0) -> None:
+def _warm_up(port: int, path: str, texts: list[str], timeout: float = 120.0) -> dict:
+    """Send requests until no answer is slow: every server process has loaded its model, filled its
+    pool and caches (requests spread over the processes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        warm = drive(port, path, texts, clients=4, seconds=3)
+        if warm["p99_ms"] < 1000 or time.monotonic() > deadline:
+            return warm
+
+
+def _wait_ready(port: int, path: str, server: subprocess.Popen, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
