@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	@echo "  [2/3] pip and torch ($(TORCH_SPEC), CPU build, ~200 MB; a few minutes)"
 	@t=$$(date +%s); $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet '$(TORCH_SPEC)' \
 	  && echo "        done in $$(( $$(date +%s) - t ))s"
-	@echo "  [3/3] Polyglot Desk and ~100 dependencies (Django, Celery, gunicorn, sentence-transformers, language ID, a bundled model; several minutes)"
+	@echo "  [3/3] Polyglot Desk and ~100 dependencies (Django, Celery, granian, sentence-transformers, language ID, a bundled model; several minutes)"
 	@t=$$(date +%s); $(PY) -m pip install --quiet -e '.[dev]' && echo "        done in $$(( $$(date +%s) - t ))s"
 	@touch $(STAMP)
 

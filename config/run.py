@@ -155,7 +155,7 @@ def _start_processes(steps: Steps, settings, port: int):
     stack.add_programs(supervisor, Path(settings.VAR_DIR), web_port=port)
     supervisor.start()
     steps.done(f"{', '.join(f'{p.name} (pid {p.pid})' for p in supervisor.programs.values())}; "
-               f"web: gunicorn, {stack.web_workers()} workers × {stack.web_threads()} threads, at most "
+               f"web: granian, {stack.web_workers()} workers × {stack.web_threads()} threads, at most "
                f"{stack.max_web_connections()} PostgreSQL connections; logs in {log_dir}")
     return supervisor
 

@@ -88,7 +88,7 @@ else:
 
 # --- Serving and deployment hardening (ops): connections, static files, HTTPS. -------------------
 # Web processes bound their PostgreSQL connections with psycopg's pool (DATABASE_POOL_SIZE per
-# process; config/gunicorn.py sets it to the process's threads). Elsewhere (Celery, manage.py) one
+# process; config/serve.py sets it to the web process's threads). Elsewhere (Celery, manage.py) one
 # persistent connection per process, checked before reuse.
 _pool_size = int(os.environ.get("DATABASE_POOL_SIZE") or 0)
 if _pool_size > 0:

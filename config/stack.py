@@ -18,14 +18,13 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from config import serve
 from config.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
-# Web processes: one torch thread per request thread, the model loaded in the background at start.
-WEB_ENV = {"HELPDESK_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "HELPDESK_WARM_ENCODER": "1"}
-WEB_SERVERS = ("gunicorn", "granian", "uvicorn")
+WEB_SERVERS = ("granian", "gunicorn", "uvicorn")
 
 
 def worker_env() -> dict[str, str]:
@@ -37,24 +36,15 @@ def worker_env() -> dict[str, str]:
             "DATABASE_APPLICATION_NAME": "polyglot-worker"}
 
 
-def web_workers() -> int:
-    return int(os.environ.get("WEB_CONCURRENCY") or max(2, os.cpu_count() or 1))
-
-
-def web_threads() -> int:
-    return int(os.environ.get("WEB_THREADS") or 4)
-
-
-def web_argv(port: int, *, host: str = "127.0.0.1", server: str = "gunicorn") -> list[str]:
-    """The command serving the desk on host:port; `gunicorn` is what `make run` and docker use (see
-    README, "How it is served", for the measurements that chose it)."""
-    workers, threads = str(web_workers()), str(web_threads())
-    if server == "gunicorn":
-        return [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.py"), "--bind", f"{host}:{port}",
-                "--workers", workers, "--threads", threads, "config.wsgi:application"]
+def web_argv(port: int, *, host: str = "127.0.0.1", server: str = "granian") -> list[str]:
+    """The command serving the desk on host:port. `granian` is what `make run` and docker use
+    (`python -m config.serve`); the others are there to measure it against (bench widget_load)."""
+    workers, threads = str(serve.workers()), str(serve.threads())
     if server == "granian":
-        return [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", host, "--port", str(port),
-                "--workers", workers, "--blocking-threads", threads, "--no-ws", "config.wsgi:application"]
+        return [PYTHON, "-m", "config.serve", "--bind", f"{host}:{port}"]
+    if server == "gunicorn":
+        return [PYTHON, "-m", "gunicorn", "--bind", f"{host}:{port}", "--worker-class", "gthread",
+                "--workers", workers, "--threads", threads, "--no-control-socket", "config.wsgi:application"]
     if server == "uvicorn":
         return [PYTHON, "-m", "uvicorn", "--host", host, "--port", str(port), "--workers", workers,
                 "--no-access-log", "config.asgi:application"]
@@ -62,12 +52,20 @@ def web_argv(port: int, *, host: str = "127.0.0.1", server: str = "gunicorn") ->
 
 
 def web_env() -> dict[str, str]:
-    """Environment of the web processes: the pool holds one connection per request thread."""
-    return {**WEB_ENV, "DATABASE_POOL_SIZE": str(web_threads()), "DATABASE_APPLICATION_NAME": "polyglot-web"}
+    """Environment of the web processes (config.serve sets the same for itself)."""
+    return serve.environment()
+
+
+def web_workers() -> int:
+    return serve.workers()
+
+
+def web_threads() -> int:
+    return serve.threads()
 
 
 def max_web_connections() -> int:
-    return web_workers() * web_threads()
+    return serve.workers() * serve.threads()
 
 
 def add_programs(supervisor: Supervisor, var_dir: Path, *, web_port: int, host: str = "127.0.0.1") -> Supervisor:

@@ -171,7 +171,7 @@ class Supervisor:
     def _stop_all(self) -> None:
         running = [p for p in reversed(list(self.programs.values())) if p.running]
         for program in running:
-            # The main process only: it stops its own children (gunicorn's workers, Celery's pool) in order.
+            # The main process only: it stops its own children (granian's workers, Celery's pool) in order.
             program.send(program.stop_signal)
         deadline = time.monotonic()
         for program in running:

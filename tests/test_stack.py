@@ -1,4 +1,4 @@
-"""The supervised stack `make run` starts: gunicorn with bounded connections, a worker and beat
+"""The supervised stack `make run` starts: granian with bounded connections, a worker and beat
 that come back when killed, and nothing left running after stop."""
 
 from __future__ import annotations
@@ -70,8 +70,11 @@ def test_the_web_server_holds_at_most_workers_times_threads_connections_under_16
     statuses, peak, done = [], [0], threading.Event()
 
     def sample():
-        while not done.wait(0.05):
-            peak[0] = max(peak[0], _web_connections())
+        try:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], _web_connections())
+        finally:
+            connection.close()  # this thread's own connection
 
     def client():
         for _ in range(15):
