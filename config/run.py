@@ -145,19 +145,32 @@ def _start_processes(steps: Steps, settings, port: int):
     from config import embedded, stack
     from config.supervisor import Supervisor
 
-    steps.start("processes: Celery worker, beat, web server (and the demo customer site after step 5)",
+    steps.start("processes: Celery worker, beat, web server, mail capture (and the demo customer site after step 5)",
                 "supervised: whatever exits is restarted")
     log_dir = Path(settings.VAR_DIR) / "log"
     # Children use the services found here rather than each looking for them again.
     env = {"DATABASE_URL": os.environ.get("DATABASE_URL") or embedded.database_url(settings.DATABASES["default"]),
-           "REDIS_URL": settings.REDIS_URL, "HELPDESK_WARM_ENCODER": "1"}
+           "REDIS_URL": settings.REDIS_URL, "HELPDESK_WARM_ENCODER": "1",
+           "HELPDESK_SITE_URL": os.environ.get("HELPDESK_SITE_URL", f"http://127.0.0.1:{port}")}  # links in emails
+    mail_port = None
+    if not (os.environ.get("EMAIL_URL") or os.environ.get("EMAIL_HOST")):
+        # The desk's outgoing mail goes to a local capture server (config/mail_capture.py), not the world.
+        mail_port = free_port(int(os.environ.get("MAIL_CAPTURE_PORT", "1025")))
+        env.update(EMAIL_URL=f"smtp://127.0.0.1:{mail_port}", HELPDESK_MAIL_CAPTURE_DIR=str(mail_dir(settings)))
     supervisor = Supervisor(log_dir, cwd=ROOT, env=env, say=steps.say)
+    if mail_port:
+        supervisor.add("mail-capture", [sys.executable, "-m", "config.mail_capture", "--port", str(mail_port),
+                                        "--dir", str(mail_dir(settings))])
     stack.add_programs(supervisor, Path(settings.VAR_DIR), web_port=port)
     supervisor.start()
     steps.done(f"{', '.join(f'{p.name} (pid {p.pid})' for p in supervisor.programs.values())}; "
                f"web: granian, {stack.web_workers()} workers × {stack.web_threads()} threads, at most "
                f"{stack.max_web_connections()} PostgreSQL connections; logs in {log_dir}")
     return supervisor
+
+
+def mail_dir(settings) -> Path:
+    return Path(settings.VAR_DIR) / "mail"
 
 
 def _load_demo(steps: Steps, widget_port: int) -> None:
@@ -330,6 +343,10 @@ def _status(port: int, path: str) -> int:
 
 def _print_welcome(port: int, widget_port: int, settings, elapsed: float) -> None:
     logins = json.loads((Path(settings.VAR_DIR) / "demo-logins.json").read_text())
+    captured = not (os.environ.get("EMAIL_URL") or os.environ.get("EMAIL_HOST"))
+    mail = (f"  Outgoing email    captured, not delivered: {mail_dir(settings)}/*.eml\n"
+            f"                    read it as admin at http://127.0.0.1:{port}/desk/outbox/\n"
+            if captured else "  Outgoing email    sent through your EMAIL_URL / EMAIL_HOST\n")
     print(
         f"""
 Polyglot Desk is ready (in {duration(elapsed)}).
@@ -338,7 +355,7 @@ Polyglot Desk is ready (in {duration(elapsed)}).
       agent login   agent / {logins['agent']}
       admin login   admin / {logins['admin']}
   Widget demo site  http://127.0.0.1:{widget_port}/  (a customer's page on another origin, with the widget)
-  Logs              {Path(settings.VAR_DIR) / 'log'}  (restarts: supervisor.log)
+{mail}  Logs              {Path(settings.VAR_DIR) / 'log'}  (restarts: supervisor.log)
 
 Ctrl-C stops it; the data stays in {settings.VAR_DIR} for the next run.
 """,
