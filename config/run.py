@@ -60,8 +60,8 @@ def main() -> int:
     from config import embedded, stack
 
     try:
-        steps.start("embedded PostgreSQL 16 + pgvector and Redis",
-                    "a new database cluster takes ~10-30 s" if not embedded.postgres_running() else "")
+        fresh = not os.environ.get("DATABASE_URL") and not (embedded.var_dir() / "postgres" / "PG_VERSION").exists()
+        steps.start("embedded PostgreSQL 16 + pgvector and Redis", "creating the database cluster: ~10-30 s" if fresh else "")
         import django
 
         django.setup()  # the settings start (or find) the embedded services
@@ -181,8 +181,7 @@ def _load_demo(steps: Steps, widget_port: int) -> None:
 
     demo = json.loads((ROOT / "helpdesk" / "demo" / "kb.json").read_text(encoding="utf-8"))
     articles = sum(len(a["translations"]) for a in demo["articles"])
-    steps.start("demo knowledge base, tickets and logins",
-                f"{articles} articles in 7 languages, {len(demo['tickets'])} tickets")
+    steps.start("demo knowledge base, tickets and logins", f"{articles} articles in 7 languages")
     out, failure = StringIO(), []
 
     def load():
