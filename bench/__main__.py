@@ -9,6 +9,8 @@
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
     python -m bench imports              KB import of 5,000 articles: parse articles/s, embed chunks/s, peak memory
     python -m bench email                outgoing email: replies/s through the send task to a local SMTP server
+    python -m bench email_fuzz           inbound email: 10,000 mutated messages (no crash, nothing lost), messages/s
+    python -m bench email_quotes         quote/signature stripping on the email corpus, per library
 
 `--data PATH` reads the public data from elsewhere (default ../shared/data, or $POLYGLOT_DATA).
 Everything runs against this checkout's embedded PostgreSQL (POLYGLOT_VAR, default var/bench-db),
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     argv = sys.argv[1:] if argv is None else argv
     # Benchmarks with their own argument parsers: (module, needs Django set up and migrated here).
-    own_parsers = {"dashboard": True, "imports": False, "widget_load": False, "email": True}
+    own_parsers = {"dashboard": True, "imports": False, "widget_load": False, "email": True, "email_fuzz": False,
+                   "email_quotes": False}
     if argv[:1] and argv[0] in own_parsers:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
         if own_parsers[argv[0]]:

@@ -198,7 +198,17 @@ HELPDESK = {
     "REPLY_ADDRESS": os.environ.get("HELPDESK_REPLY_ADDRESS") or None,
     "SITE_URL": os.environ.get("HELPDESK_SITE_URL") or "http://localhost:8000",
     "MAIL_CAPTURE_DIR": os.environ.get("HELPDESK_MAIL_CAPTURE_DIR") or None,
+    # Inbound email (README "Email in"): IMAP polling and provider webhooks.
+    "IMAP_URL": os.environ.get("HELPDESK_IMAP_URL") or None,
+    "IMAP_PROCESSED_FOLDER": os.environ.get("HELPDESK_IMAP_PROCESSED_FOLDER") or None,
+    "INBOUND_WEBHOOK_SECRET": os.environ.get("HELPDESK_INBOUND_WEBHOOK_SECRET") or None,
+    "MAILGUN_SIGNING_KEY": os.environ.get("HELPDESK_MAILGUN_SIGNING_KEY") or None,
 }
+# Stored inbound mail nobody processed (broker outage) is queued again; IMAP is polled only when set.
+CELERY_BEAT_SCHEDULE["sweep-inbound-email"] = {"task": "helpdesk.tasks_inbound.sweep_inbound_email", "schedule": 300.0}
+if HELPDESK["IMAP_URL"]:
+    CELERY_BEAT_SCHEDULE["poll-imap"] = {
+        "task": "helpdesk.tasks_inbound.poll_imap", "schedule": float(os.environ.get("HELPDESK_IMAP_POLL_SECONDS") or 60)}
 
 # Outgoing mail: EMAIL_URL (e.g. submission://user:pass@smtp.example.com:587) or EMAIL_HOST & co.
 from config import mail_settings  # noqa: E402

@@ -65,6 +65,31 @@ DEFAULTS: dict[str, Any] = {
     # A folder where a local capture SMTP server writes each message it receives (`make run`); admins
     # can then read them on the dashboard's Outbox page. None: no capture server.
     "MAIL_CAPTURE_DIR": None,
+    # Inbound email (README "Email in"). IMAP polling: imaps://user:password@host[:port]/FOLDER
+    # (or imap://…?starttls=0 on a trusted network); None: no polling. Stored mail is flagged \Seen,
+    # and moved to IMAP_PROCESSED_FOLDER when one is given.
+    "IMAP_URL": None,
+    "IMAP_PROCESSED_FOLDER": None,
+    "IMAP_BATCH": 50,
+    "IMAP_POLL_SECONDS": 60,
+    # Provider webhooks: our own HMAC scheme's secret, Mailgun's HTTP webhook signing key.
+    "INBOUND_WEBHOOK_SECRET": None,
+    "MAILGUN_SIGNING_KEY": None,
+    # Largest raw message accepted by the webhook or processed (bytes); bigger ones are kept, ignored.
+    "INBOUND_MAX_BYTES": 25 * 1024 * 1024,
+    # Messages one sender may turn into tickets or replies per hour; the rest are kept, ignored.
+    "INBOUND_SENDER_LIMIT": 30,
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "ATTACHMENT_MAX_COUNT": 20,
+    "ATTACHMENT_TYPES": [
+        "image/png", "image/jpeg", "image/gif", "image/webp", "image/heic", "application/pdf",
+        "text/plain", "text/csv", "message/rfc822", "application/zip", "application/msword",
+        "application/vnd.ms-excel", "application/vnd.ms-powerpoint", "video/mp4", "video/quicktime",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    ],
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from helpdesk.views import agent, api, kb, mail, uploads, widget, widget_sites
+from helpdesk.views import agent, api, inbound, kb, mail, mail_admin, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -45,4 +45,11 @@ urlpatterns = [
     path("widget/v1/<str:key>/articles/<int:pk>/", widget.article, name="widget-article"),
     path("widget/v1/<str:key>/votes/", widget.votes, name="widget-votes"),
     path("widget/v1/<str:key>/tickets/", widget.tickets, name="widget-tickets"),
+    path("email/inbound/", inbound.receive, name="email-inbound"),
+    path("email/inbound/mailgun/", inbound.receive_mailgun, name="email-inbound-mailgun"),
+    path("email/inbound-mail/", mail_admin.inbound_list, name="inbound-mail"),
+    path("email/inbound-mail/<int:pk>/", mail_admin.inbound_detail, name="inbound-mail-detail"),
+    path("email/inbound-mail/<int:pk>/reprocess/", mail_admin.reprocess, name="inbound-mail-reprocess"),
+    path("email/inbound-mail/<int:pk>/raw/", mail_admin.raw, name="inbound-mail-raw"),
+    path("attachments/<int:pk>/", mail_admin.attachment, name="attachment"),
 ]

@@ -36,9 +36,12 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def html_to_text(html: str) -> str:
-    """Sanitise `html` and return its text with paragraphs, headings and list items on their own lines."""
-    parser = _TextExtractor()
+def html_to_text(html: str, *, line_tags: frozenset[str] = frozenset()) -> str:
+    """Sanitise `html` and return its text with paragraphs, headings and list items on their own lines.
+
+    `line_tags` end a line rather than a paragraph (mail clients write one `<div>` per line).
+    """
+    parser = _TextExtractor(line_tags)
     parser.feed(sanitize_html(html))
     parser.close()
     return normalize_text("".join(parser.parts))
@@ -64,14 +67,17 @@ def decode_text(data: bytes) -> str:
 
 
 class _TextExtractor(HTMLParser):
-    def __init__(self):
+    def __init__(self, line_tags: frozenset[str] = frozenset()):
         super().__init__(convert_charrefs=True)
+        self.line_tags = line_tags
         self.parts: list[str] = []
         self.lists: list[list] = []  # per open list: [ordered, counter]
         self.pre = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in BLOCKS:
+        if tag in self.line_tags:
+            self._end_line()
+        elif tag in BLOCKS:
             self.parts.append("\n\n")
         if tag in ("ul", "ol"):
             self.lists.append([tag == "ol", 0])
@@ -93,8 +99,14 @@ class _TextExtractor(HTMLParser):
             self.lists.pop()
         if tag == "pre":
             self.pre = max(self.pre - 1, 0)
-        if tag in BLOCKS:
+        if tag in self.line_tags:
+            self._end_line()
+        elif tag in BLOCKS:
             self.parts.append("\n\n")
+
+    def _end_line(self):
+        if self.parts and not self.parts[-1].endswith("\n"):
+            self.parts.append("\n")
 
     def handle_data(self, data):
         if not self.pre:

@@ -1,4 +1,5 @@
 from helpdesk.models.desk import DeskSettings
+from helpdesk.models.inbound import EmailAttachment, InboundEmail
 from helpdesk.models.events import Event, Suggestion
 from helpdesk.models.imports import ImportFile, ImportJob
 from helpdesk.models.knowledge import Article, Chunk
@@ -6,4 +7,4 @@ from helpdesk.models.mail import OutboundEmail
 from helpdesk.models.tickets import Message, Ticket
 from helpdesk.models.widget import WidgetSession, WidgetSite
 
-__all__ = ["Article", "DeskSettings", "Chunk", "Event", "ImportFile", "ImportJob", "Message", "OutboundEmail", "Suggestion", "Ticket", "WidgetSession", "WidgetSite"]
+__all__ = ["Article", "DeskSettings", "Chunk", "EmailAttachment", "Event", "ImportFile", "ImportJob", "InboundEmail", "Message", "OutboundEmail", "Suggestion", "Ticket", "WidgetSession", "WidgetSite"]

@@ -73,8 +73,9 @@ def queue_languages() -> list[str]:
 
 def ticket_conversation(ticket: Ticket) -> list[Message]:
     """The ticket's messages (public and internal notes), oldest first, with their authors and the
-    delivery of emailed replies (`message.delivery`, an OutboundEmail, for agents' public replies)."""
-    return list(ticket.messages.select_related("author", "delivery").order_by("created_at", "id"))
+    delivery of emailed replies (`message.delivery`, an OutboundEmail, for agents' public replies)
+    and the files that came with customers' emails (`message.attachments`)."""
+    return list(ticket.messages.select_related("author", "delivery").prefetch_related("attachments").order_by("created_at", "id"))
 
 
 def ticket_acknowledgements(ticket: Ticket) -> list:
