@@ -1,14 +1,19 @@
-"""Widget suggest endpoint under load: concurrent clients on loopback; throughput and p50/p95/p99 latency.
+"""Widget suggest endpoint under load: concurrent clients on loopback; throughput, p50/p95/p99 latency
+and the PostgreSQL connections the server held.
 
-The desk is served by Django's threaded WSGI server (what `runserver` uses, without the reloader,
-DEBUG off) in a child process, against a scratch database (`bench_widget`) holding the demo knowledge
-base (all its articles and translations, embedded with the configured encoder). Each client is a
-thread here with one keep-alive connection, sending the widget's type-ahead request
+The desk is served the way `make run` and docker serve it (`python -m config.serve`: granian with
+threaded workers and a bounded psycopg pool, DEBUG off) in child processes, against a scratch
+database (`bench_widget`) holding the demo knowledge base (all its articles and translations,
+embedded with the configured encoder). `--server gunicorn,uvicorn,django` serves it other ways for
+comparison, one after the other in the same run (gunicorn: gthread workers, same workers × threads
+and pool; django = the threaded development server, a new connection per request thread). Each
+client is a thread here with one keep-alive connection, sending the widget's type-ahead request
 GET /desk/widget/v1/<key>/suggest/?q=... with the site's allowed Origin, so the whole public path
 runs: key and origin check, two Redis rate-limit counters, language detection, dense + lexical
 retrieval, JSON. Questions cycle through the demo tickets' subjects and first messages (5 languages).
+Connections: backends on the scratch database, sampled every 50 ms (the sampler's own excluded).
 
-    python -m bench widget_load [--clients 1,4,16] [--seconds 15] [--encoder NAME]
+    python -m bench widget_load [--clients 1,4,16] [--seconds 15] [--encoder NAME] [--server NAME]
 """
 
 from __future__ import annotations
@@ -111,8 +116,138 @@ def drive(port: int, path: str, texts: list[str], clients: int, seconds: float) 
     }
 
 
+class CpuMeter:
+    """CPU seconds used by the server's process tree, PostgreSQL's, Redis and this process (the
+    clients), so a figure measured on a shared machine can be turned into a per-request cost."""
+
+    def __init__(self, server_pid: int, postgres_backend_pid: int, redis_pid: int | None):
+        import psutil
+
+        self.psutil = psutil
+        self.roots = {"web": psutil.Process(server_pid), "postgres": psutil.Process(postgres_backend_pid).parent()}
+        self.redis = psutil.Process(redis_pid) if redis_pid else None
+
+    def _tree(self, root) -> float:
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except self.psutil.NoSuchProcess:
+                pass
+        return total
+
+    def read(self) -> dict[str, float]:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        figures = {name: self._tree(root) for name, root in self.roots.items()}
+        figures["redis"] = sum(self.redis.cpu_times()[:2]) if self.redis else 0.0
+        figures["clients"] = usage.ru_utime + usage.ru_stime
+        return figures
+
+
+class ConnectionSampler(threading.Thread):
+    """Count PostgreSQL backends on one database every 50 ms; `peak()` is the most since `reset()`."""
+
+    def __init__(self, conninfo: dict, dbname: str):
+        super().__init__(daemon=True)
+        import psycopg
+
+        self.conn = psycopg.connect(**conninfo, autocommit=True)
+        self.dbname, self.max, self.stopped = dbname, 0, threading.Event()
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                                 [self.dbname]).fetchone()[0]
+
+    def run(self):
+        while not self.stopped.wait(0.05):
+            self.max = max(self.max, self.count())
+
+    def reset(self) -> None:
+        self.max = self.count()
+
+    def peak(self) -> int:
+        return self.max
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.is_alive():
+            self.join(2)
+        self.conn.close()
+
+
+class ServerRun:
+    """One server: started, warmed up, measured at each client level, stopped."""
+
+    def __init__(self, name: str, env: dict, pg_params: dict, dbname: str, redis_url: str, log: Path):
+        from config import stack
+
+        self.name, self.port, self.figures = name, free_port(), []
+        env = dict(env)
+        if name == "django":
+            argv, self.bound = [sys.executable, "-m", "bench.widget_load", "--serve", str(self.port)], "unbounded"
+            env.pop("DATABASE_POOL_SIZE")
+        elif name in stack.WEB_SERVERS:
+            argv = stack.web_argv(self.port, server=name)
+            self.bound = (f"at most {stack.max_web_connections()} ({stack.web_workers()} workers × "
+                          f"{stack.web_threads()} threads, a pool each)")
+        else:
+            raise SystemExit(f"unknown server {name!r}: gunicorn, granian, uvicorn or django")
+        self.log_path = log
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        self.sampler = ConnectionSampler(pg_params, dbname)
+        self.max_connections = self.sampler.conn.execute("SHOW max_connections").fetchone()[0]
+        self.meter = CpuMeter(self.process.pid, self.sampler.conn.execute("SELECT pg_backend_pid()").fetchone()[0],
+                              _redis_pid(redis_url))
+
+    def measure(self, path: str, texts: list[str], levels: list[int], seconds: float) -> None:
+        _wait_ready(self.port, path, self.process, self.log_path)
+        self.sampler.start()
+        warm = _warm_up(self.port, path, texts)
+        load = os.getloadavg()
+        print(f"\n{self.name}: warm-up {warm['requests']} requests; {len(texts)} distinct questions; DEBUG off; "
+              f"PostgreSQL connections {self.bound}, max_connections {self.max_connections}; {os.cpu_count()} CPU "
+              f"cores shared by server and clients; load average before {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+              flush=True)
+        print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+              f"{'p99 ms':>8} {'answered':>8} {'PG conns':>8}   CPU ms per request: web + PostgreSQL + Redis + clients")
+        for clients in levels:
+            self.sampler.reset()
+            before = self.meter.read()
+            f = drive(self.port, path, texts, clients=clients, seconds=seconds)
+            after = self.meter.read()
+            f["max_pg_connections"] = self.sampler.peak()
+            f["cpu_ms_per_request"] = {k: 1000 * (after[k] - before[k]) / max(1, f["requests"]) for k in after}
+            self.figures.append(f)
+            errors = f["requests"] - f["ok"]
+            cpu = f["cpu_ms_per_request"]
+            print(f"{f['clients']:>7} {f['requests']:>8} {errors:>6} {f['throughput_rps']:>8.1f} "
+                  f"{f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} {f['p99_ms']:>8.1f} {f['answered_share']:>8.0%} "
+                  f"{f['max_pg_connections']:>8}   {cpu['web']:.1f} + {cpu['postgres']:.1f} + {cpu['redis']:.1f} + "
+                  f"{cpu['clients']:.1f} = {sum(cpu.values()):.1f}", flush=True)
+            if errors:
+                print(f"        statuses: {f['statuses']}", flush=True)
+        total = sum(self.figures[-1]["cpu_ms_per_request"].values()) if self.figures else 0
+        load = os.getloadavg()
+        if total:
+            print(f"at {self.figures[-1]['clients']} clients a request costs {total:.1f} CPU ms in all, so "
+                  f"{os.cpu_count()} idle cores would serve at most ~{1000 * os.cpu_count() / total:.0f} req/s; "
+                  f"load average after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
+
+    def stop(self) -> None:
+        self.process.terminate()  # granian, gunicorn and uvicorn stop their workers on SIGTERM
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.sampler.stop()
+
+
 def serve(port: int) -> None:
-    """Child process: the desk on 127.0.0.1:port (DATABASE_URL / REDIS_URL come from the parent)."""
+    """Child process for `--server django`: the development server's threaded WSGI server on port."""
     import django
     from django.core.servers.basehttp import WSGIServer, run
     from django.core.wsgi import get_wsgi_application
@@ -134,14 +269,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,4,16", help="comma-separated concurrency levels")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level")
     parser.add_argument("--encoder", help="HELPDESK ENCODER for this run (default: the configured one)")
-    parser.add_argument("--torch-threads", type=int,
-                        help="intra-op threads per server process (OMP_NUM_THREADS; default: torch's own choice)")
+    parser.add_argument("--server", default="granian",
+                        help="how the desk is served: granian (default: what make run and docker use), gunicorn, "
+                             "uvicorn or django; several, comma-separated, are measured one after the other")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--keepdb", action="store_true",
+                        help="keep the scratch database (and its embedded knowledge base) for the next run")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # This process embeds the knowledge base and runs the clients beside the server: one torch
+    # thread, or OpenMP spins against the server for the cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("HELPDESK_TORCH_THREADS", "1")
     if args.encoder:
         os.environ["HELPDESK_ENCODER"] = args.encoder
     if args.serve:
@@ -155,78 +297,111 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from helpdesk.encoders import encoder_name
-    from helpdesk.models import Article
+    from helpdesk.models import Article, WidgetSite
     from helpdesk.services import knowledge
     from helpdesk.services.widget import save_site
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = "bench_widget"
     original_name = settings.DATABASES["default"]["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb)
     knowledge.enqueue_embedding = lambda chunk_ids: None  # embedded below, in this process
     server = None
     try:
-        count = 0
-        for item in json.loads(DEMO_KB.read_text())["articles"]:
-            group = None
-            for locale, t in item["translations"].items():
-                article = knowledge.save_article(title=t["title"], body=t["body"], locale=locale,
-                                                 status=Article.Status.PUBLISHED, translation_group=group)
-                group = article.translation_group
-                count += 1
+        count = Article.objects.count()
+        if not count:
+            for item in json.loads(DEMO_KB.read_text())["articles"]:
+                group = None
+                for locale, t in item["translations"].items():
+                    article = knowledge.save_article(title=t["title"], body=t["body"], locale=locale,
+                                                     status=Article.Status.PUBLISHED, translation_group=group)
+                    group = article.translation_group
+                    count += 1
         start = time.perf_counter()
         chunks = knowledge.embed_chunks(chunk_ids=knowledge.pending_chunk_ids())
         print(f"knowledge base: {count} published articles, {chunks} passages embedded with {encoder_name()} "
               f"in {time.perf_counter() - start:.1f} s", flush=True)
-        site = save_site(name="bench", allowed_origins=ORIGIN, requests_per_minute=10**9,
-                         client_requests_per_minute=10**9)
+        site = WidgetSite.objects.filter(name="bench").first() or save_site(
+            name="bench", allowed_origins=ORIGIN, requests_per_minute=10**9, client_requests_per_minute=10**9)
 
-        port = free_port()
+        from config import stack
+
         env = dict(os.environ, DATABASE_URL=embedded.database_url(connection.settings_dict), REDIS_URL=settings.REDIS_URL,
                    DEBUG="0", HELPDESK_ENCODER=os.environ.get("HELPDESK_ENCODER", settings.HELPDESK["ENCODER"]),
-                   PYTHONUNBUFFERED="1")
-        if args.torch_threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.torch_threads)
-        log = open(Path(settings.VAR_DIR) / "bench-widget-server.log", "wb")
-        server = subprocess.Popen([sys.executable, "-m", "bench.widget_load", "--serve", str(port)], cwd=ROOT,
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+                   PYTHONUNBUFFERED="1", **stack.web_env())
+        pg_params = {k: v for k, v in connection.get_connection_params().items() if k in ("host", "port", "user", "password")}
+        dbname = connection.settings_dict["NAME"]
         path = f"/desk/widget/v1/{site.key}/suggest/"
-        texts = questions()
-        _wait_ready(port, path, server)
-        warm = drive(port, path, texts, clients=1, seconds=3)  # model load, connection pools, caches
-        load = os.getloadavg()[0]
-        print(f"warm-up: {warm['requests']} requests; {len(texts)} distinct questions; server: Django threaded "
-              f"WSGI, DEBUG off, torch threads {args.torch_threads or 'default'}; {os.cpu_count()} CPU cores shared "
-              f"by server and clients; load average before the run {load:.1f}", flush=True)
-        print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8} {'answered':>8}")
-        figures = []
-        for clients in [int(c) for c in args.clients.split(",") if c.strip()]:
-            f = drive(port, path, texts, clients=clients, seconds=args.seconds)
-            figures.append(f)
-            errors = f["requests"] - f["ok"]
-            print(f"{f['clients']:>7} {f['requests']:>8} {errors:>6} {f['throughput_rps']:>8.1f} "
-                  f"{f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} {f['p99_ms']:>8.1f} {f['answered_share']:>8.0%}", flush=True)
-            if errors:
-                print(f"        statuses: {f['statuses']}", flush=True)
+        connection.close()  # only the servers' connections are counted from here on
+        results = {}
+        for name in [n.strip() for n in args.server.split(",") if n.strip()]:
+            log = Path(settings.VAR_DIR) / f"bench-widget-{name}.log"
+            results[name] = server_run = ServerRun(name, env, pg_params, dbname, settings.REDIS_URL, log)
+            server = server_run
+            server_run.measure(path, questions(), [int(c) for c in args.clients.split(",") if c.strip()], args.seconds)
+            server_run.stop()
+            server = None
+        if len(results) > 1:
+            print("\nside by side (last level):", "; ".join(
+                f"{name} {r.figures[-1]['throughput_rps']:.1f} req/s, p99 {r.figures[-1]['p99_ms']:.0f} ms, "
+                f"{sum(r.figures[-1]['cpu_ms_per_request'].values()):.1f} CPU ms/request" for name, r in results.items()))
         if args.json:
-            args.json.write_text(json.dumps({"encoder": encoder_name(), "levels": figures}, indent=2))
+            args.json.write_text(json.dumps({"encoder": encoder_name(), "servers": {
+                name: r.figures for name, r in results.items()}}, indent=2))
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         connection.close()
-        connection.creation.destroy_test_db(original_name, verbosity=0)
+        if args.keepdb:
+            settings.DATABASES["default"]["NAME"] = original_name
+        else:
+            connection.creation.destroy_test_db(original_name, verbosity=0)
     return 0
 
 
-def _wait_ready(port: int, path: str, server: subprocess.Popen, timeout: float = 120.0) -> None:
+def _redis_pid(url: str) -> int | None:
+    import redis
+
+    try:
+        return int(redis.Redis.from_url(url).info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+
+
+def _warm_up(port: int, path: str, texts: list[str], timeout: float = 180.0) -> dict:
+    """Send every question many times on fresh connections (so they spread over the server's worker
+    processes) until no answer is slow: each process has loaded its model, encoded the questions
+    and filled its pool, as in a server that has been up for a while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses, latencies = [], []
+
+        def ask(offset: int):
+            for text in texts[offset:] + texts[:offset]:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                start = time.perf_counter()
+                try:
+                    conn.request("GET", f"{path}?{urlencode({'q': text, 'locale': 'en'})}", headers={"Origin": ORIGIN})
+                    statuses.append(conn.getresponse().status)
+                except (OSError, http.client.HTTPException):
+                    statuses.append(0)
+                finally:
+                    conn.close()
+                latencies.append(time.perf_counter() - start)
+
+        threads = [threading.Thread(target=ask, args=(n * 3,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if max(latencies) < 1.0 and set(statuses) == {200} or time.monotonic() > deadline:
+            return {"requests": len(statuses), "slowest_ms": 1000 * max(latencies)}
+
+
+def _wait_ready(port: int, path: str, server: subprocess.Popen, log: Path, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the server exited with status {server.returncode}; see var/bench-widget-server.log")
+            raise SystemExit(f"the server exited with status {server.returncode}; see {log}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", f"{path}?q=hello", headers={"Origin": ORIGIN})

@@ -129,6 +129,10 @@ def _redis_ping(socket_path: Path) -> bool:
         return False
 
 
+def redis_running() -> bool:
+    return _redis_ping(redis_socket())
+
+
 def redis_url() -> str:
     """Start the embedded redis-server if needed; return a redis-py URL for its socket."""
     sock = redis_socket()
@@ -198,7 +202,7 @@ def main(argv: list[str]) -> int:
         print("stopped embedded services in", var_dir())
     elif command == "status":
         print(f"postgres: {'running' if postgres_running() else 'stopped'}; "
-              f"redis: {'running' if _redis_ping(redis_socket()) else 'stopped'} ({var_dir()})")
+              f"redis: {'running' if redis_running() else 'stopped'} ({var_dir()})")
     else:
         print("usage: python -m config.embedded [start|stop|status]", file=sys.stderr)
         return 2

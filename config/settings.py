@@ -32,7 +32,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = _env_bool("DEBUG", True)
+# Off unless asked: the debug page must never answer the public widget API (`make run` leaves it off too).
+DEBUG = _env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -85,6 +86,45 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {"default": embedded.postgres_settings()}
 
+# --- Serving and deployment hardening (ops): connections, static files, HTTPS. -------------------
+# Web processes bound their PostgreSQL connections with psycopg's pool (DATABASE_POOL_SIZE per
+# process; config/serve.py sets it to the web process's threads). Elsewhere (Celery, manage.py) one
+# persistent connection per process, checked before reuse.
+_pool_size = int(os.environ.get("DATABASE_POOL_SIZE") or 0)
+if _pool_size > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": _pool_size,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT") or 10),  # wait for a free connection, then fail
+        "max_idle": 300,
+    }
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if os.environ.get("DATABASE_APPLICATION_NAME"):
+    # Shown in pg_stat_activity: which process holds which connections (config/stack.py names them).
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["DATABASE_APPLICATION_NAME"]
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Gzip/Brotli copies made by collectstatic; WhiteNoise serves them (no manifest: the widget's
+    # script keeps one stable URL that customers' pages embed).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# HTTPS: the desk is reached over HTTPS (a TLS proxy in front) unless DEBUG or HTTPS=0 says otherwise
+# (`make run` serves plain HTTP on loopback). Then cookies are secure and browsers are told so (HSTS).
+HTTPS = _env_bool("HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", False)  # usually the proxy's job
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the orchestrator's probe speaks plain HTTP
+if _env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Only behind a proxy that sets X-Forwarded-Proto itself, overwriting any the visitor sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"  # nosniff and the referrer policy: the "sec" block below
+# --- end of the ops block ------------------------------------------------------------------------
+
 REDIS_URL = os.environ.get("REDIS_URL") or embedded.redis_url()
 
 CACHES = {
@@ -120,8 +160,6 @@ LOGIN_REDIRECT_URL = "helpdesk:queue"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 
 # Celery: the broker is Redis (redis+socket:// for the embedded one).
@@ -131,6 +169,11 @@ CELERY_BROKER_URL = (
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How long a new pool process may take to report UP (Celery's default, 4 s, is tight on a busy machine;
+# the model loads in the background after UP, see config/celery.py).
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(os.environ.get("CELERY_WORKER_PROC_ALIVE_TIMEOUT") or 30)
+# On SIGQUIT (how `make run` and docker stop a worker) running tasks get this long, then go back to the queue.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT") or 10)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"helpdesk.tasks.embed_*": {"queue": "embeddings"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -67,10 +67,13 @@ from helpdesk.tasks_inbound import poll_imap, process_inbound_email, sweep_inbou
 
 
 @shared_task(acks_late=True)
-def suggest_for_ticket(ticket_id: int) -> int:
+def suggest_for_ticket(ticket_id: int, since: str | None = None) -> int:
     """Compute and record a ticket's suggestions after a customer writes, so the queue can show
     whether a good answer exists before an agent opens it. Safe to run twice (reuses the batch
-    recorded since the latest customer message); a deleted ticket is skipped."""
+    recorded since the latest customer message, or since `since`, an ISO time, when later: e.g. the
+    moment the knowledge base finished embedding); a deleted ticket is skipped."""
+    from django.utils.dateparse import parse_datetime
+
     from helpdesk.models import Ticket
     from helpdesk.selectors.queue import latest_customer_message
     from helpdesk.services.feedback import show_ticket_suggestions
@@ -79,4 +82,5 @@ def suggest_for_ticket(ticket_id: int) -> int:
     if ticket is None:
         return 0
     latest = latest_customer_message(ticket)
-    return len(show_ticket_suggestions(ticket=ticket, since=latest.created_at if latest else None))
+    floor = [t for t in (latest.created_at if latest else None, parse_datetime(since) if since else None) if t]
+    return len(show_ticket_suggestions(ticket=ticket, since=max(floor) if floor else None))

@@ -81,3 +81,39 @@ def test_a_worker_killed_mid_batch_leaves_no_half_written_vector_and_the_rest_is
     finally:
         second.stop()
     assert not _half_written().exists()
+
+
+def test_a_killed_pool_process_is_replaced_and_the_work_finishes_without_anyone(tmp_path):
+    """The replacement loads the model after reporting UP, so Celery's stock 4 s start-up limit
+    (which loading torch and a model exceeds on a busy machine) no longer kills it in turn."""
+    from config.celery import app
+
+    app.control.purge()
+    body = "\n\n".join(f"Step {i}: open the billing page, choose invoices, and download the month." for i in range(30))
+    articles = [save_article(title=f"Billing guide {n}", body=body, locale="en", status=Article.Status.PUBLISHED)
+                for n in range(12)]
+    total = Chunk.objects.filter(article__in=articles).count()
+    env = service_env(HELPDESK_WARM_ENCODER="1", CELERY_WORKER_PROC_ALIVE_TIMEOUT="4")
+    worker = WorkerProcess(tmp_path / "worker.log", env).start()
+    try:
+        wait_until(lambda: Chunk.objects.filter(article__in=articles, encoder=encoder_name()).exists(),
+                   timeout=180, interval=0.05, message=f"first vectors\n{worker.tail()}")
+        main = psutil.Process(worker.proc.pid)
+        killed = []
+        for _ in range(2):  # the first child mid-batch, then its replacement while it loads the model
+            child = wait_until(lambda: main.children(), timeout=60, message=f"a pool process\n{worker.tail()}")[0]
+            os.kill(child.pid, signal.SIGKILL)
+            killed.append(child.pid)
+            wait_until(lambda: [c for c in main.children() if c.pid not in killed], timeout=60,
+                       message=f"a replacement pool process\n{worker.tail()}")
+
+        # No sweep, no restart: the killed task is handed back to the broker and the queue drains.
+        wait_until(lambda: Chunk.objects.filter(article__in=articles, encoder=encoder_name()).count() == total,
+                   timeout=300, message=f"every passage embedded after the kills\n{worker.tail()}")
+        assert worker.proc.poll() is None
+        assert len(main.children()) == 1
+    finally:
+        worker.stop()
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert "Timed out waiting for UP message" not in log
+    assert not _half_written().exists()
