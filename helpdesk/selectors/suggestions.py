@@ -23,7 +23,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from embeddings.catalog import CATALOG
-from embeddings.language import detect_language, same_language
+from embeddings.language import base_language, detect_language, same_language
 from helpdesk import conf, lexical, ranking, vectors
 from helpdesk.encoders import get_encoder
 from helpdesk.models import Article, Chunk
@@ -148,7 +148,7 @@ def _retriever_weights(language: str | None, dense: list[tuple]) -> dict[str, fl
     second (`dense`: its article hits, best first), unless the encoder does not know `language`."""
     spec = CATALOG.get(conf.get("ENCODER"))
     english_only = spec is not None and not spec.multilingual
-    primary = (language or "").split("-")[0]
+    primary = base_language(language)
     if english_only and primary and primary != "en":
         share = DENSE_WEIGHT_OFF_LANGUAGE
     else:
@@ -315,16 +315,16 @@ def _choose_translation(article: Article, translations: dict, locale: str | None
     macrolanguage of it: `nb` for a Norwegian `no` ticket, `hr` for `sh`), else the default locale's."""
     siblings = translations.get(article.translation_group, [])
     if locale:
-        primary = locale.split("-")[0].lower()
+        primary = base_language(locale)
         for wanted in (lambda a: a.locale.lower() == locale.lower(),
-                       lambda a: a.locale.split("-")[0].lower() == primary,
+                       lambda a: base_language(a.locale) == primary,
                        lambda a: same_language(a.locale, locale)):
             if wanted(article):
                 return article
             match = next((a for a in siblings if wanted(a)), None)
             if match:
                 return match
-    default = next((a for a in siblings if a.locale.split("-")[0] == default_locale.split("-")[0]), None)
+    default = next((a for a in siblings if base_language(a.locale) == base_language(default_locale)), None)
     return default or article
 
 
