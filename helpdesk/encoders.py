@@ -29,12 +29,8 @@ def get_encoder() -> Encoder:
             encoder = _cache.get(key)
             if encoder is None:
                 spec, dims, device, batch = key
-                threads = conf.get("TORCH_THREADS")
-                if threads:
-                    import torch
-
-                    torch.set_num_threads(int(threads))
-                encoder = load_encoder(spec, dimensions=dims, device=device, batch_size=batch)
+                encoder = load_encoder(spec, dimensions=dims, device=device, batch_size=batch,
+                                       threads=conf.get("TORCH_THREADS"))
                 _cache[key] = encoder
     return encoder
 
