@@ -25,7 +25,7 @@ from django.urls import reverse
 from embeddings.catalog import CATALOG
 from embeddings.language import base_language, detect_language, same_language
 from helpdesk import conf, lexical, ranking, vectors
-from helpdesk.encoders import get_encoder
+from helpdesk import encoders
 from helpdesk.models import Article, Chunk
 
 MODES = ("hybrid", "dense", "lexical")
@@ -143,10 +143,12 @@ def _add_scores(hits: list[tuple], more: list[tuple]) -> list[tuple]:
     return [tuple(row) for row in merged.values()]
 
 
-def _retriever_weights(language: str | None, dense: list[tuple]) -> dict[str, float]:
+def _retriever_weights(language: str | None, dense: list[tuple], *, encoder: str | None = None) -> dict[str, float]:
     """Convex-fusion weights: mostly dense, the more so the further its best article leads the
-    second (`dense`: its article hits, best first), unless the encoder does not know `language`."""
-    spec = CATALOG.get(conf.get("ENCODER"))
+    second (`dense`: its article hits, best first), unless the encoder does not know `language`.
+
+    `encoder`: the spec of the encoder that ranked `dense` (default: the configured one)."""
+    spec = CATALOG.get(encoder or conf.get("ENCODER"))
     english_only = spec is not None and not spec.multilingual
     primary = base_language(language)
     if english_only and primary and primary != "en":
@@ -221,9 +223,12 @@ def find_suggestions(
 
     per_retriever: dict[str, list[tuple[int, int, float]]] = {}
     fetch = max(min(limit * OVERFETCH, limit + 200), 100)
+    serving = None
     with transaction.atomic():
         if mode in ("hybrid", "dense"):
-            encoder = get_encoder()
+            # The active encoder: while the install switches model, the old one and its vectors.
+            serving = encoders.active()
+            encoder = encoders.get_encoder(serving)
             vector = _query_vector(encoder, query)
             per_retriever["dense"] = ranking.best_per_article(vectors.nearest_chunks(
                 vector, encoder=encoder.name, limit=fetch, ef_search=conf.get("HNSW_EF_SEARCH")))
@@ -242,9 +247,10 @@ def find_suggestions(
     per_retriever = {name: [hit for hit in hits if hit[1] in published] for name, hits in per_retriever.items()}
 
     # Weights only balance two retrievers; a single one ranks by its own score.
-    weights = _retriever_weights(likely, per_retriever["dense"]) if mode == "hybrid" else None
+    weights = _retriever_weights(likely, per_retriever["dense"], encoder=serving.spec) if mode == "hybrid" else None
     candidates = ranking.fuse(per_retriever, weights=weights)
-    calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"))
+    calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"),
+                                                   encoder=serving.name if serving else None)
     for candidate in candidates:
         candidate.confidence = ranking.confidence(candidate, calibration=calibration,
                                                   dense_available="dense" in per_retriever)
