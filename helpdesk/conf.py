@@ -32,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # Optional cross-encoder id or path for re-ranking; None is off.
     "RERANKER": None,
     # Logistic confidence coefficients {bias, dense, lexical, agree}; None uses those fitted for the
-    # default encoder (helpdesk.ranking.Calibration; refit with `python -m bench calibrate`).
+    # encoder answering queries (helpdesk.ranking.FITTED; MiniLM's for others; refit with
+    # `python -m bench calibrate`).
     "CONFIDENCE_CALIBRATION": None,
     # Reverse proxies of your own in front of the web server (each appends to X-Forwarded-For); the
     # widget's per-address rate limit uses the address the outermost one saw. 0: the connection's.
