@@ -9,6 +9,7 @@
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
     python -m bench imports              KB import of 5,000 articles: parse articles/s, embed chunks/s, peak memory
     python -m bench encoders             encoders side by side: load, RSS, query p50 on 1 thread, throughput, worker path
+    python -m bench email                outgoing email: replies/s through the send task to a local SMTP server
 
 `--data PATH` reads the public data from elsewhere (default ../shared/data, or $POLYGLOT_DATA).
 Everything runs against this checkout's embedded PostgreSQL (POLYGLOT_VAR, default var/bench-db),
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     argv = sys.argv[1:] if argv is None else argv
     # Benchmarks with their own argument parsers: (module, needs Django set up and migrated here).
-    own_parsers = {"dashboard": True, "encoders": False, "imports": False, "widget_load": False}
+    own_parsers = {"dashboard": True, "encoders": False, "imports": False, "widget_load": False, "email": True}
     if argv[:1] and argv[0] in own_parsers:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
         if own_parsers[argv[0]]:

@@ -59,6 +59,23 @@ class Processes:
                 proc.kill()
 
 
+# --- email: a local SMTP server that captures the desk's outgoing mail into var/mail/ ---------------
+
+def start_mail_capture(procs: Processes, var_dir: Path) -> Path | None:
+    """Start the capture SMTP server (config/mail_capture.py) as one more supervised process and point
+    the worker's and web's mail at it. Nothing is started when EMAIL_URL or EMAIL_HOST configures a
+    real server; then None."""
+    if os.environ.get("EMAIL_URL") or os.environ.get("EMAIL_HOST"):
+        return None
+    port = free_port(int(os.environ.get("MAIL_CAPTURE_PORT", "1025")))
+    directory = var_dir / "mail"
+    procs.start("mail-capture", [sys.executable, "-m", "config.mail_capture", "--port", str(port),
+                                 "--dir", str(directory)])
+    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    os.environ["HELPDESK_MAIL_CAPTURE_DIR"] = str(directory)
+    return directory
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -90,6 +107,8 @@ def main() -> int:
     log_dir.mkdir(exist_ok=True)
     procs = Processes(log_dir)
     python = sys.executable
+    mail_dir = start_mail_capture(procs, Path(settings.VAR_DIR))
+    os.environ.setdefault("HELPDESK_SITE_URL", f"http://127.0.0.1:{port}")  # links in emails
     procs.start("worker", [python, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings",
                            "-c", "1", "-B", "-s", str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
                            "-l", "info", "-n", "desk@%h"])
@@ -100,7 +119,7 @@ def main() -> int:
                                 "--api", f"http://127.0.0.1:{port}"])
     try:
         _wait_for_embeddings(procs)
-        _print_welcome(port, widget_port, settings, time.monotonic() - started)
+        _print_welcome(port, widget_port, settings, time.monotonic() - started, mail_dir)
         while True:
             procs.check()
             time.sleep(1)
@@ -137,10 +156,13 @@ def _wait_for_embeddings(procs: Processes) -> None:
         time.sleep(0.5)
 
 
-def _print_welcome(port: int, widget_port: int, settings, elapsed: float) -> None:
+def _print_welcome(port: int, widget_port: int, settings, elapsed: float, mail_dir: Path | None = None) -> None:
     import json
 
     logins = json.loads((Path(settings.VAR_DIR) / "demo-logins.json").read_text())
+    mail = (f"  Outgoing email    captured, not delivered: {mail_dir}/*.eml\n"
+            f"                    read it as admin at http://127.0.0.1:{port}/desk/outbox/\n"
+            if mail_dir else "  Outgoing email    sent through your EMAIL_URL / EMAIL_HOST\n")
     print(
         f"""
 Polyglot Desk is running (ready in {elapsed:.0f}s).
@@ -149,7 +171,7 @@ Polyglot Desk is running (ready in {elapsed:.0f}s).
       agent login   agent / {logins['agent']}
       admin login   admin / {logins['admin']}
   Widget demo site  http://127.0.0.1:{widget_port}/  (a customer's page on another origin, with the widget)
-  Logs              {Path(settings.VAR_DIR) / 'log'}
+{mail}  Logs              {Path(settings.VAR_DIR) / 'log'}
 
 Ctrl-C stops it; the data stays in {settings.VAR_DIR} for the next run.
 """,

@@ -139,6 +139,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     # Anything a lost message or a killed worker left unembedded is picked up again.
     "sweep-unembedded": {"task": "helpdesk.tasks.sweep_unembedded", "schedule": 60.0},
+    # Emails whose task was lost are queued again; sends cut off mid-way are marked uncertain.
+    "sweep-outbound-email": {"task": "helpdesk.tasks_email.sweep_outbound_email", "schedule": 60.0},
 }
 
 HELPDESK = {
@@ -149,7 +151,16 @@ HELPDESK = {
     "TORCH_THREADS": int(os.environ["HELPDESK_TORCH_THREADS"]) if os.environ.get("HELPDESK_TORCH_THREADS") else None,
     "LANGUAGE_MODEL": os.environ.get("HELPDESK_LANGUAGE_MODEL") or None,
     "TRUSTED_PROXIES": int(os.environ.get("HELPDESK_TRUSTED_PROXIES") or 0),
+    "FROM_EMAIL": os.environ.get("HELPDESK_FROM_EMAIL") or "Support <support@localhost>",
+    "REPLY_ADDRESS": os.environ.get("HELPDESK_REPLY_ADDRESS") or None,
+    "SITE_URL": os.environ.get("HELPDESK_SITE_URL") or "http://localhost:8000",
+    "MAIL_CAPTURE_DIR": os.environ.get("HELPDESK_MAIL_CAPTURE_DIR") or None,
 }
+
+# Outgoing mail: EMAIL_URL (e.g. submission://user:pass@smtp.example.com:587) or EMAIL_HOST & co.
+from config import mail_settings  # noqa: E402
+
+globals().update(mail_settings.from_environment(os.environ))
 
 LOGGING = {
     "version": 1,

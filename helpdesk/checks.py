@@ -91,3 +91,30 @@ def check_stale_vectors(app_configs=None, databases=None, **kwargs):
             hint="The periodic sweep re-embeds them; run `manage.py embed_pending` to do it now.",
         )]
     return []
+
+
+@register("helpdesk")
+def check_outgoing_email(app_configs=None, **kwargs):
+    """Outside DEBUG, customers must be able to answer our email and open its links."""
+    from email.utils import getaddresses
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    from helpdesk import conf
+
+    if settings.DEBUG:
+        return []
+    problems = []
+    address = getaddresses([conf.get("REPLY_ADDRESS") or conf.get("FROM_EMAIL") or ""])[0][1]
+    if address.rpartition("@")[2] in ("", "localhost"):
+        problems.append(Warning(
+            f"Customers' replies would go to {address or 'no address'}, which no mail server outside this "
+            "machine can reach.", id="helpdesk.W020",
+            hint="Set HELPDESK_FROM_EMAIL (and HELPDESK_REPLY_ADDRESS) to your support mailbox."))
+    host = urlsplit(conf.get("SITE_URL") or "").hostname or ""
+    if host in ("", "localhost", "127.0.0.1", "::1"):
+        problems.append(Warning(
+            f"Links in emails point at {conf.get('SITE_URL')!r}, which customers cannot open.", id="helpdesk.W021",
+            hint="Set HELPDESK_SITE_URL to the desk's public address, e.g. https://desk.example.com."))
+    return problems

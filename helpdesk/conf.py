@@ -46,6 +46,26 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_UPLOAD_BYTES": 200 * 1024 * 1024,
     "IMPORT_MAX_ARCHIVE_MEMBERS": 20_000,
     "IMPORT_MAX_ZIP_RATIO": 100,
+    # Email: the address our mail comes from, and the one replies go to (plus a signed per-ticket
+    # tag, see helpdesk.mail_tokens); None: replies go to FROM_EMAIL's mailbox.
+    "FROM_EMAIL": "Support <support@localhost>",
+    "REPLY_ADDRESS": None,
+    # Outgoing email (services/email_out.py): where links in emails point (the public pages),
+    # attempts per email before it is marked failed, the first retry's delay in seconds (doubling
+    # each time, capped), and how long a send may stay "sending" before a sweep calls it uncertain.
+    "SITE_URL": "http://localhost:8000",
+    "EMAIL_MAX_ATTEMPTS": 6,
+    "EMAIL_RETRY_BACKOFF": 30,
+    "EMAIL_RETRY_BACKOFF_MAX": 3600,
+    "EMAIL_SENDING_TIMEOUT": 600,
+    # New tickets get an acknowledgement with up to this many confident articles (admins can turn
+    # either off in the dashboard); each "this answered my question" link expires after this many days.
+    "ACKNOWLEDGE_NEW_TICKETS": True,
+    "ACKNOWLEDGEMENT_SUGGESTIONS": 3,
+    "ANSWER_LINK_MAX_AGE_DAYS": 30,
+    # A folder where a local capture SMTP server writes each message it receives (`make run`); admins
+    # can then read them on the dashboard's Outbox page. None: no capture server.
+    "MAIL_CAPTURE_DIR": None,
 }
 
 

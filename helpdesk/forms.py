@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import Ticket
+from helpdesk.models import Message, Ticket
 from helpdesk.roles import ADMINS, AGENTS
 from helpdesk.selectors.queue import SORTS, QueueFilters
 from helpdesk.services.tickets import MAX_MESSAGE_CHARS
@@ -40,6 +40,18 @@ class QueueFilterForm(forms.Form):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 6}), max_length=MAX_MESSAGE_CHARS)
+    # A public reply is emailed to the customer; an internal note stays among agents.
+    visibility = forms.ChoiceField(choices=Message.Visibility.choices, initial=Message.Visibility.PUBLIC,
+                                   widget=forms.RadioSelect, required=False)
+
+    def clean_visibility(self):
+        return self.cleaned_data.get("visibility") or Message.Visibility.PUBLIC
+
+
+class AcknowledgementForm(forms.Form):
+    send_acknowledgements = forms.BooleanField(label=_("Acknowledge new tickets by email"), required=False)
+    acknowledgement_suggestions = forms.BooleanField(label=_("Suggest articles in the acknowledgement"),
+                                                     required=False)
 
 
 class TicketUpdateForm(forms.ModelForm):

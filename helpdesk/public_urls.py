@@ -6,4 +6,8 @@ from helpdesk.views import public
 
 app_name = "helpdesk_public"
 
-urlpatterns = [path("articles/<int:pk>/", public.article, name="article")]
+urlpatterns = [
+    path("articles/<int:pk>/", public.article, name="article"),
+    # An acknowledgement email's "this answered my question" link: GET asks, POST closes the ticket.
+    path("answered/<str:token>/", public.answered, name="answered"),
+]

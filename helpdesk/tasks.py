@@ -66,6 +66,7 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
 
 
 from helpdesk.tasks_imports import run_import  # noqa: E402,F401  (registers the import task with the worker)
+from helpdesk.tasks_email import send_email, sweep_outbound_email  # noqa: E402,F401  (and the email tasks)
 
 
 @shared_task(acks_late=True)

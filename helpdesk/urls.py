@@ -1,6 +1,6 @@
 from django.urls import path
 
-from helpdesk.views import agent, api, kb, uploads, widget, widget_sites
+from helpdesk.views import agent, api, kb, mail, uploads, widget, widget_sites
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", agent.ticket_reply, name="ticket-reply"),
     path("tickets/<int:pk>/update/", agent.ticket_update, name="ticket-update"),
     path("tickets/<int:pk>/suggestions/", agent.suggestions_panel, name="ticket-suggestions"),
+    path("emails/<int:pk>/status/", mail.email_status, name="email-status"),
+    path("emails/<int:pk>/retry/", mail.email_retry, name="email-retry"),
+    path("outbox/", mail.outbox, name="outbox"),
+    path("outbox/<str:name>/", mail.outbox_message, name="outbox-message"),
+    path("settings/acknowledgements/", settings_views.acknowledgement_settings, name="settings-acknowledgements"),
     path("suggestions/<int:pk>/feedback/", agent.suggestion_feedback, name="suggestion-feedback"),
     path("suggestions/<int:pk>/insert/", agent.suggestion_insert, name="suggestion-insert"),
     path("kb/", kb.article_list, name="kb-list"),

@@ -10,6 +10,10 @@ class DeskSettings(models.Model):
         _("confidence threshold"), null=True, blank=True,
         help_text=_("Suggestions below this confidence count as 'no good answer' (0 to 1)."),
     )
+    # Email acknowledgements of new tickets (email and widget), and the articles they suggest.
+    send_acknowledgements = models.BooleanField(_("acknowledge new tickets by email"), null=True, blank=True)
+    acknowledgement_suggestions = models.BooleanField(_("suggest articles in acknowledgements"), null=True,
+                                                      blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     updated_at = models.DateTimeField(auto_now=True)
 

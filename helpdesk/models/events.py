@@ -46,6 +46,10 @@ class Event(models.Model):
         TICKET_RESOLVED = "ticket_resolved", _("Ticket resolved")
         SUGGESTION_INSERTED = "suggestion_inserted", _("Suggestion inserted")
         SUGGESTION_FEEDBACK = "suggestion_feedback", _("Suggestion feedback")
+        # Email: an acknowledgement went out (data: suggested article ids), and a customer closed
+        # their ticket with its "this answered my question" link (the email deflection).
+        ACKNOWLEDGEMENT_SENT = "acknowledgement_sent", _("Acknowledgement sent")
+        EMAIL_DEFLECTED = "email_deflected", _("Answered by an emailed article")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     widget_session = models.ForeignKey("helpdesk.WidgetSession", null=True, blank=True, on_delete=models.CASCADE,

@@ -65,10 +65,22 @@ class Message(models.Model):
         AGENT = "agent", _("Agent")
         SYSTEM = "system", _("System")
 
+    class Visibility(models.TextChoices):
+        # A public message is the conversation the customer sees (and, for agents, is emailed to
+        # them); an internal note is for agents only: never emailed, never shown to the customer,
+        # never part of the customer's text when suggestions are searched for.
+        PUBLIC = "public", _("Public reply")
+        INTERNAL = "internal", _("Internal note")
+
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author_kind = models.CharField(max_length=16, choices=Author.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField()
+    visibility = models.CharField(_("visibility"), max_length=16, choices=Visibility.choices,
+                                  default=Visibility.PUBLIC)
+    # The RFC 5322 Message-ID of the email that carried this message, in or out (without <>):
+    # threads replies by In-Reply-To / References.
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     language = models.CharField(max_length=35, blank=True)
     language_confidence = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

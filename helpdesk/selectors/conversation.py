@@ -48,8 +48,12 @@ def build_query(turns: Sequence[tuple[str, str]], *, strategy: str = DEFAULT_STR
 
 
 def ticket_turns(ticket, *, recent: int = 8) -> list[tuple[str, str]]:
-    """Return the ticket's last `recent` messages as (speaker, text), oldest first, subject in front."""
-    messages = list(ticket.messages.order_by("-created_at", "-id").values_list("author_kind", "body")[:recent])
+    """Return the ticket's last `recent` public messages as (speaker, text), oldest first, subject in front.
+
+    Internal notes are agents' words to each other, never the conversation: they are left out.
+    """
+    messages = list(ticket.messages.filter(visibility="public").order_by("-created_at", "-id")
+                    .values_list("author_kind", "body")[:recent])
     messages.reverse()
     turns = [("customer" if kind == "customer" else kind, body) for kind, body in messages]
     if ticket.subject and not any(ticket.subject.strip() in body for _, body in turns):

@@ -476,11 +476,14 @@ def metrics_snapshot(p: Period) -> dict:
     """
     from django.core.cache import cache
 
+    from helpdesk.selectors.email_metrics import email_figures
+
     key = snapshot_key(p)
     snapshot = cache.get(key)
     if snapshot is None:
         snapshot = {
             "widget": widget_figures(p),
+            "email": email_figures(p),  # selectors/email_metrics.py
             "self_service": self_service(p),
             "acceptance": agent_acceptance(p),
             "precision": suggestion_precision(p),

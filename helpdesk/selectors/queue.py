@@ -72,8 +72,20 @@ def queue_languages() -> list[str]:
 
 
 def ticket_conversation(ticket: Ticket) -> list[Message]:
-    """The ticket's messages, oldest first, with their authors."""
-    return list(ticket.messages.select_related("author").order_by("created_at", "id"))
+    """The ticket's messages (public and internal notes), oldest first, with their authors and the
+    delivery of emailed replies (`message.delivery`, an OutboundEmail, for agents' public replies)."""
+    return list(ticket.messages.select_related("author", "delivery").order_by("created_at", "id"))
+
+
+def ticket_acknowledgements(ticket: Ticket) -> list:
+    """The acknowledgement emails of a ticket (at most one), with their suggested articles."""
+    from helpdesk.models import Article, OutboundEmail
+
+    emails = list(OutboundEmail.objects.filter(ticket=ticket, kind=OutboundEmail.Kind.ACKNOWLEDGEMENT))
+    articles = Article.objects.in_bulk([i for e in emails for i in (e.articles or [])])
+    for e in emails:
+        e.suggested = [articles[i] for i in (e.articles or []) if i in articles]
+    return emails
 
 
 def latest_customer_message(ticket: Ticket) -> Message | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from helpdesk import conf
@@ -22,6 +24,35 @@ def set_confidence_threshold(*, value: float | None, user=None) -> DeskSettings:
     with transaction.atomic():
         row, _ = DeskSettings.objects.select_for_update().get_or_create(pk=1)
         row.confidence_threshold = value
+        row.updated_by = user
+        row.save()
+    return row
+
+
+@dataclass(frozen=True)
+class AcknowledgementSettings:
+    enabled: bool       # new tickets (email, widget) get an acknowledgement email
+    suggestions: bool   # ... with up to HELPDESK["ACKNOWLEDGEMENT_SUGGESTIONS"] confident articles
+
+
+def acknowledgement_settings() -> AcknowledgementSettings:
+    """The admins' choices if saved, else HELPDESK["ACKNOWLEDGE_NEW_TICKETS"] / ["ACKNOWLEDGEMENT_SUGGESTIONS"]."""
+    row = DeskSettings.objects.filter(pk=1).values("send_acknowledgements", "acknowledgement_suggestions").first()
+    row = row or {}
+    enabled = row.get("send_acknowledgements")
+    suggestions = row.get("acknowledgement_suggestions")
+    return AcknowledgementSettings(
+        enabled=bool(conf.get("ACKNOWLEDGE_NEW_TICKETS")) if enabled is None else enabled,
+        suggestions=bool(conf.get("ACKNOWLEDGEMENT_SUGGESTIONS")) if suggestions is None else suggestions,
+    )
+
+
+def set_acknowledgement_settings(*, enabled: bool, suggestions: bool, user=None) -> DeskSettings:
+    """Save whether new tickets are acknowledged by email, and whether the email suggests articles."""
+    with transaction.atomic():
+        row, _ = DeskSettings.objects.select_for_update().get_or_create(pk=1)
+        row.send_acknowledgements = bool(enabled)
+        row.acknowledgement_suggestions = bool(suggestions)
         row.updated_by = user
         row.save()
     return row

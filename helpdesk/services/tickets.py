@@ -68,15 +68,24 @@ def open_ticket(
     return ticket
 
 
-def post_message(*, ticket: Ticket, author_kind: str, body: str, author=None, at: datetime | None = None) -> Message:
-    """Add a message to a ticket's conversation (customer or agent)."""
+def post_message(*, ticket: Ticket, author_kind: str, body: str, author=None, at: datetime | None = None,
+                 visibility: str = Message.Visibility.PUBLIC) -> Message:
+    """Add a message to a ticket's conversation (customer or agent; public, or an internal note).
+
+    A customer's message is always public. Only a public agent reply moves a new ticket to open.
+    """
     body = _clean_body(body)
+    if visibility not in Message.Visibility.values:
+        raise ValueError(f"unknown visibility {visibility!r}")
+    if author_kind == Message.Author.CUSTOMER:
+        visibility = Message.Visibility.PUBLIC
     detection = detect_language(body, fallback=ticket.language or conf.get("DEFAULT_LOCALE"))
     with transaction.atomic():
         message = _add_message(ticket=ticket, author_kind=author_kind, body=body, detection=detection,
-                               author=author, at=at)
+                               author=author, at=at, visibility=visibility)
         fields = ["updated_at"]
-        if author_kind == Message.Author.AGENT and ticket.status == Ticket.Status.NEW:
+        if (author_kind == Message.Author.AGENT and visibility == Message.Visibility.PUBLIC
+                and ticket.status == Ticket.Status.NEW):
             ticket.status = Ticket.Status.OPEN
             fields.append("status")
         elif author_kind == Message.Author.CUSTOMER and ticket.status in (Ticket.Status.PENDING, Ticket.Status.SOLVED):
@@ -104,12 +113,28 @@ def _suggest_after_commit(ticket_id: int) -> None:
     transaction.on_commit(send)
 
 
-def _add_message(*, ticket, author_kind, body, detection, author=None, at=None) -> Message:
+def post_reply(*, ticket: Ticket, body: str, author, internal: bool = False) -> Message:
+    """An agent's public reply, emailed to the requester after commit, or an internal note, which
+    never leaves the desk (not emailed, not shown to the customer, not searched as their words)."""
+    from helpdesk.services import email_out
+
+    visibility = Message.Visibility.INTERNAL if internal else Message.Visibility.PUBLIC
+    with transaction.atomic():
+        message = post_message(ticket=ticket, author_kind=Message.Author.AGENT, body=body, author=author,
+                               visibility=visibility)
+        if not internal:
+            email_out.queue_reply(message=message)
+    return message
+
+
+def _add_message(*, ticket, author_kind, body, detection, author=None, at=None,
+                 visibility=Message.Visibility.PUBLIC) -> Message:
     message = Message.objects.create(
         ticket=ticket,
         author_kind=author_kind,
         author=author,
         body=body,
+        visibility=visibility,
         language=detection.language or "",
         language_confidence=detection.confidence,
     )

@@ -237,12 +237,18 @@ def file_ticket(*, session: WidgetSession, email: str, message: str, name: str =
             note.append("Articles opened: " + "; ".join(f"{a.title} [{a.locale}]" for a in journey["opened"]))
         if journey["shown"]:
             note.append("Articles suggested: " + "; ".join(f"{a.title} [{a.locale}]" for a in journey["shown"]))
-        post_message(ticket=ticket, author_kind=Message.Author.SYSTEM, body="\n".join(note), at=at)
+        # For agents only: the journey is an internal note, never emailed or shown to the customer.
+        post_message(ticket=ticket, author_kind=Message.Author.SYSTEM, body="\n".join(note), at=at,
+                     visibility=Message.Visibility.INTERNAL)
         Event.objects.filter(ticket=ticket, kind=Event.Kind.TICKET_FILED).update(data={
             "question": question,
             "questions": journey["questions"],
             "articles_opened": [a.pk for a in journey["opened"]],
             "articles_shown": [a.pk for a in journey["shown"]],
         })
+        if at is None:  # a live ticket, not replayed history: the customer hears from us by email
+            from helpdesk.services.email_out import queue_acknowledgement
+
+            queue_acknowledgement(ticket.pk)
     ticket.refresh_from_db()
     return ticket

@@ -60,3 +60,11 @@ def query_with(context, **kwargs) -> str:
     for key, value in kwargs.items():
         params[key] = value
     return params.urlencode()
+
+
+@register.simple_tag
+def outbox_enabled() -> bool:
+    """Whether the admins' Outbox page exists here (a capture server is configured, or DEBUG)."""
+    from helpdesk.views.mail import outbox_enabled as enabled
+
+    return enabled()

@@ -14,11 +14,12 @@ from helpdesk.forms import FeedbackForm, QueueFilterForm, ReplyForm, TicketUpdat
 from helpdesk.models import Message, Suggestion, Ticket
 from helpdesk.permissions import requires
 from helpdesk.selectors.queue import (
-    agent_queue, attach_passages, latest_customer_message, queue_languages, ticket_conversation,
+    agent_queue, attach_passages, latest_customer_message, queue_languages, ticket_acknowledgements,
+    ticket_conversation,
 )
 from helpdesk.services.desk_settings import current_confidence_threshold
 from helpdesk.services import feedback
-from helpdesk.services.tickets import post_message
+from helpdesk.services.tickets import post_reply
 from helpdesk.services.tickets import update_ticket
 
 
@@ -46,6 +47,7 @@ def _render_ticket(request, ticket, *, reply_form=None, update_form=None, status
     return render(request, "helpdesk/ticket.html", {
         "ticket": ticket,
         "conversation": ticket_conversation(ticket),
+        "acknowledgements": ticket_acknowledgements(ticket),
         "reply_form": reply_form or ReplyForm(),
         "update_form": update_form or TicketUpdateForm(instance=ticket),
         "can_draft": request.user.has_perm(perms.DRAFT_KB),
@@ -59,13 +61,18 @@ def ticket_reply(request, pk: int):
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _render_ticket(request, ticket, reply_form=form, status=400)
+    internal = form.cleaned_data["visibility"] == Message.Visibility.INTERNAL
     try:
-        post_message(ticket=ticket, author_kind=Message.Author.AGENT, body=form.cleaned_data["body"],
-                     author=request.user)
+        post_reply(ticket=ticket, body=form.cleaned_data["body"], author=request.user, internal=internal)
     except ValueError as exc:
         form.add_error("body", str(exc))
         return _render_ticket(request, ticket, reply_form=form, status=400)
-    messages.success(request, _("Reply sent."))
+    if internal:
+        messages.success(request, _("Internal note added. It is not sent to the customer."))
+    elif ticket.requester_email:
+        messages.success(request, _("Reply added; it is being emailed to %(email)s.") % {"email": ticket.requester_email})
+    else:
+        messages.success(request, _("Reply added."))
     return redirect("helpdesk:ticket", pk=ticket.pk)
 
 

@@ -128,7 +128,8 @@ def _draft_initial(params) -> dict:
     if ticket_id.isdigit():
         ticket = Ticket.objects.filter(pk=int(ticket_id)).first()
         if ticket is not None:
-            conversation = ticket.messages.exclude(author_kind=Message.Author.SYSTEM).order_by("created_at", "id")
+            conversation = (ticket.messages.exclude(author_kind=Message.Author.SYSTEM)
+                            .filter(visibility=Message.Visibility.PUBLIC).order_by("created_at", "id"))
             question = [m.body for m in conversation if m.author_kind == Message.Author.CUSTOMER][:1]
             answers = [m.body for m in conversation if m.author_kind == Message.Author.AGENT]
             body = "\n\n".join(question + answers)

@@ -33,6 +33,7 @@ def metrics_page(request):
         "form": form, "period": p, "languages": languages,
         "widget": overall,
         "widget_by_language": [(lang, f) for lang, f in widget.items() if lang],
+        "email": figures["email"],
         "self_service": figures["self_service"],
         "acceptance": figures["acceptance"],
         "precision": figures["precision"],

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
         created, updated = self._articles(data["articles"])
         tickets = self._tickets(data["tickets"])
+        from helpdesk.demo.emails import load_demo_emails
+
+        tickets += load_demo_emails()
         logins = self._users()
         site = self._widget_site(options["widget_origin"])
         history = {} if options["no_history"] else self._history()

@@ -30,7 +30,7 @@ def record_the_encoder_of_existing_vectors(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0006_chunk_search_gin_index'),
+        ('helpdesk', '0008_outbound_email_and_acknowledgements'),
     ]
 
     operations = [
