@@ -180,6 +180,20 @@ def _query_vector(encoder, query: str) -> np.ndarray:
     return vector
 
 
+def _dense_hits(query: str, *, limit: int) -> tuple[encoders.EncoderConfig, list[tuple[int, int, float]]]:
+    """Passage hits from the active encoder's vectors (the old encoder's while the install switches
+    model), and that encoder. Read again when a switch completed between reading which encoder is
+    active and searching its vectors (none left under the old name)."""
+    for _ in range(2):
+        serving = encoders.active()
+        encoder = encoders.get_encoder(serving)
+        hits = vectors.nearest_chunks(_query_vector(encoder, query), encoder=encoder.name, limit=limit,
+                                      ef_search=conf.get("HNSW_EF_SEARCH"))
+        if hits or encoders.active() == serving:
+            break
+    return serving, hits
+
+
 def find_suggestions(
     *,
     text: str,
@@ -226,12 +240,8 @@ def find_suggestions(
     serving = None
     with transaction.atomic():
         if mode in ("hybrid", "dense"):
-            # The active encoder: while the install switches model, the old one and its vectors.
-            serving = encoders.active()
-            encoder = encoders.get_encoder(serving)
-            vector = _query_vector(encoder, query)
-            per_retriever["dense"] = ranking.best_per_article(vectors.nearest_chunks(
-                vector, encoder=encoder.name, limit=fetch, ef_search=conf.get("HNSW_EF_SEARCH")))
+            serving, hits = _dense_hits(query, limit=fetch)
+            per_retriever["dense"] = ranking.best_per_article(hits)
         if mode in ("hybrid", "lexical"):
             hits = lexical.search(query, language=detected, limit=fetch)
             focus_text = clean_query(focus) if focus else ""
