@@ -10,6 +10,7 @@
     python -m bench imports              KB import of 5,000 articles: parse articles/s, embed chunks/s, peak memory
     python -m bench fuzz                 10,000 hostile requests against a real server: status codes, hangs
     python -m bench ratelimit            widget rate limits: honest visitors' success beside abusing addresses
+    python -m bench encoders             encoders side by side: load, RSS, query p50 on 1 thread, throughput, worker path
     python -m bench email                outgoing email: replies/s through the send task to a local SMTP server
     python -m bench email_fuzz           inbound email: 10,000 mutated messages (no crash, nothing lost), messages/s
     python -m bench email_quotes         quote/signature stripping on the email corpus, per library
@@ -45,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     argv = sys.argv[1:] if argv is None else argv
     # Benchmarks with their own argument parsers: (module, needs Django set up and migrated here).
-    own_parsers = {"dashboard": True, "imports": False, "widget_load": False, "email": True, "email_fuzz": False,
-                   "email_quotes": False, "fuzz": False, "ratelimit": False}
+    own_parsers = {"dashboard": True, "encoders": False, "imports": False, "widget_load": False, "email": True,
+                   "email_fuzz": False, "email_quotes": False, "fuzz": False, "ratelimit": False}
     if argv[:1] and argv[0] in own_parsers:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
         if own_parsers[argv[0]]:

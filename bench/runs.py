@@ -219,9 +219,10 @@ def calibrate(args) -> int:
     bias, (dense, lex, agree) = float(model.intercept_[0]), model.coef_[0]
     print(f"fitted on {len(y)} top suggestions ({y.mean():.1%} correct):")
     print(f"  Calibration(bias={bias:.2f}, dense={dense:.2f}, lexical={lex:.2f}, agree={agree:.2f})")
+    from helpdesk.encoders import get_encoder
     from helpdesk.ranking import Calibration
 
-    default = Calibration()
+    default = Calibration.from_setting(None, encoder=get_encoder().name)  # what ships for this encoder
     z = default.bias + x @ np.array([default.dense, default.lexical, default.agree])
     for name, p in (("refit", model.predict_proba(x)[:, 1]), ("shipped default", 1 / (1 + np.exp(-z)))):
         order = np.argsort(p)

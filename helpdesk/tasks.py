@@ -43,13 +43,17 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
     a new model); return how many were queued.
 
     While the embeddings queue still holds work, the backlog is being handled: queue nothing more.
+    A switch of encoder whose new vectors are all written completes here (see services.encoders).
     """
     from helpdesk import vectors
     from helpdesk.encoders import configured_dimensions
+    from helpdesk.services import encoders as switch
 
     # A newly configured model needs its own index; built here, outside any request, without
     # blocking writers.
     vectors.ensure_index(configured_dimensions(), concurrently=True)
+    switch.complete_encoder_switch()
+    switch.drop_stale_staged_vectors()
     if _waiting("embeddings"):
         return 0
     pending = knowledge.pending_chunk_ids(limit=50_000, older_than=timedelta(seconds=min_age_seconds))

@@ -98,6 +98,23 @@ def test_evaluate_language_reports_accuracy_and_writes_predictions_in_order(tmp_
     assert report["per_language"]["zh"] == {"accuracy": 1.0, "lines": 1}
 
 
+@pytest.mark.django_db
+def test_evaluate_language_counts_script_tagged_labels_as_supported(tmp_path, capsys):
+    source = tmp_path / "scripts.tsv"
+    source.write_text("我的包裹在哪里？上周就应该到了。\tzh-Hans\n我的包裹在哪裡？上週就應該到了。\tzh-Hant\n"
+                      "내 소포는 어디에 있나요? 지난주에 도착했어야 했어요.\tko-Hang\n"
+                      "Mənim bağlamam haradadır? O, keçən həftə gəlməli idi.\taz-Latn\n"
+                      "Где је мој пакет? Требало је да стигне прошле недеље.\tsr-Cyrl\n", encoding="utf-8")
+
+    call_command("evaluate_language", str(source), "--json")
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["unsupported"] == []
+    assert sorted(report["per_language"]) == ["az-Latn", "ko-Hang", "sr-Cyrl", "zh-Hans", "zh-Hant"]
+    assert report["supported"]["languages"] == 5 and report["supported"]["lines"] == 5
+    assert report["supported"]["accuracy"] == report["all"]["accuracy"] == 1.0
+
+
 def test_evaluate_language_refuses_unlabelled_lines(tmp_path):
     source = tmp_path / "bad.tsv"
     source.write_text("no tab here\n")

@@ -56,6 +56,11 @@ def test_calibration_reads_a_settings_dict():
     cal = ranking.Calibration.from_setting({"bias": "-1", "dense": 2, "lexical": 0, "agree": 0})
     assert cal == ranking.Calibration(-1.0, 2.0, 0.0, 0.0)
     assert ranking.Calibration.from_setting(None) == ranking.Calibration()
+    # Unset: the coefficients fitted for the encoder (cosine levels differ by model), MiniLM's for others.
+    e5 = ranking.Calibration.from_setting(None, encoder="multilingual-e5-small-q4")
+    assert e5 == ranking.FITTED["multilingual-e5-small-q4-torch"] != ranking.Calibration()
+    assert ranking.Calibration.from_setting(None, encoder="some/other-model") == ranking.Calibration()
+    assert ranking.Calibration.from_setting({"bias": 1}, encoder="multilingual-e5-small-q4").bias == 1.0
 
 
 def test_metrics_match_their_definitions():

@@ -194,7 +194,7 @@ def test_an_unsure_non_english_guess_decides_the_weights_not_the_fallback_langua
     weighed = []
     real = suggestions._retriever_weights
     monkeypatch.setattr(suggestions, "_retriever_weights",
-                        lambda language, dense: weighed.append(language) or real(language, dense))
+                        lambda language, dense, **kw: weighed.append(language) or real(language, dense, **kw))
     result = find_suggestions(text="退款 refund 多久", limit=3)
     assert weighed == ["zh"]
     assert result.language == "en"  # searched and shown in the fallback language all the same

@@ -43,13 +43,17 @@ class SentenceTransformerEncoder:
         document_prompt: str | None = None,
         max_seq_length: int | None = None,
         trust_remote_code: bool = False,
+        threads: int | None = None,
     ):
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
+        if threads:
+            torch.set_num_threads(int(threads))  # process-wide: torch has one intra-op pool
         transformers.utils.logging.disable_progress_bar()  # a bar per load in worker and web logs
         self.device = pick_device(device)
+        self.model_path = model
         try:
             self.model = SentenceTransformer(model, device=self.device, trust_remote_code=trust_remote_code)
         except (OSError, ValueError) as exc:

@@ -2,10 +2,10 @@ from helpdesk.models.desk import DeskSettings
 from helpdesk.models.inbound import EmailAttachment, InboundEmail
 from helpdesk.models.events import Event, Suggestion
 from helpdesk.models.imports import ImportFile, ImportJob
-from helpdesk.models.knowledge import Article, ArticleRevision, Chunk
+from helpdesk.models.knowledge import ActiveEncoder, Article, ArticleRevision, Chunk
 from helpdesk.models.mail import OutboundEmail
 from helpdesk.models.tickets import Message, Ticket
 from helpdesk.models.widget import WidgetSession, WidgetSite
 
-__all__ = ["Article", "ArticleRevision", "DeskSettings", "Chunk", "EmailAttachment", "Event", "ImportFile", "ImportJob",
-           "InboundEmail", "Message", "OutboundEmail", "Suggestion", "Ticket", "WidgetSession", "WidgetSite"]
+__all__ = ["ActiveEncoder", "Article", "ArticleRevision", "DeskSettings", "Chunk", "EmailAttachment", "Event", "ImportFile",
+           "ImportJob", "InboundEmail", "Message", "OutboundEmail", "Suggestion", "Ticket", "WidgetSession", "WidgetSite"]

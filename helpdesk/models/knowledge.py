@@ -47,6 +47,7 @@ class Chunk(models.Model):
     `embedding` is an unsized `vector` so models of any size can be stored; the HNSW index is a
     partial expression index over `embedding::vector(N)` for the configured N (see migrations and
     `helpdesk.vectors`). `encoder` names the model that produced the vector; empty means not yet.
+    `embedding` holds the vector queries are answered from (the active encoder's).
     """
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="chunks")
@@ -58,6 +59,10 @@ class Chunk(models.Model):
     search_vector = SearchVectorField(null=True)
     embedding = VectorField(null=True, blank=True)
     encoder = models.CharField(max_length=255, blank=True, db_index=True)
+    # While the install switches encoder: the new encoder's vector, built beside the one that still
+    # answers queries (see ActiveEncoder); empty otherwise.
+    next_embedding = VectorField(null=True, blank=True)
+    next_encoder = models.CharField(max_length=255, blank=True, db_index=True)
     embedded_at = models.DateTimeField(null=True, blank=True)
     embed_attempts = models.PositiveSmallIntegerField(default=0)
     embed_error = models.TextField(blank=True)
@@ -111,3 +116,22 @@ class ArticleRevision(models.Model):
 
     def __str__(self):
         return f"{self.title} [{self.locale}] ({self.state})"
+
+
+class ActiveEncoder(models.Model):
+    """The encoder whose vectors answer queries (one row; none yet: the configured encoder).
+
+    It changes only when the configured encoder's vectors are complete
+    (`services.encoders.complete_encoder_switch`), so switching model never leaves queries without
+    vectors. `spec` and `dimensions` are what HELPDESK["ENCODER"] and ["EMBEDDING_DIMENSIONS"] were.
+    """
+
+    SINGLETON = 1
+
+    spec = models.CharField(max_length=500)
+    dimensions = models.PositiveIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=255, help_text=_("The encoder name its vectors carry"))
+    activated_at = models.DateTimeField()
+
+    def __str__(self):
+        return self.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpdesk.encoders import encoder_name
+from helpdesk.encoders import active_encoder_name
 from helpdesk.models import Chunk, ImportFile, ImportJob
 
 
@@ -47,14 +47,15 @@ class ImportProgress:
 
 
 def import_progress(job: ImportJob) -> ImportProgress:
-    """Counts from the job's rows, plus how many of its articles' passages the current encoder has embedded."""
+    """Counts from the job's rows, plus how many of its articles' passages the active encoder has embedded."""
     job.refresh_from_db()
     chunks = Chunk.objects.filter(article__imports=job)
     return ImportProgress(
         job=job,
         files=list(job.files.exclude(status=ImportFile.Status.EXPANDED).defer("content")),
         chunks_total=chunks.count(),
-        chunks_embedded=chunks.filter(encoder=encoder_name()).count(),
+        # Embedded = found by queries: the active encoder's vectors (the old one's while switching model).
+        chunks_embedded=chunks.filter(encoder=active_encoder_name()).count(),
     )
 
 

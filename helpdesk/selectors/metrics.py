@@ -376,21 +376,23 @@ def translation_coverage(*, locales: list[str] | None = None) -> tuple[list[str]
 # --- pipeline health ------------------------------------------------------------------------------
 
 def pipeline_health(p: Period | None = None) -> dict:
-    """Chunks waiting for the configured encoder, failures, encoders in use, and save→embedded lag.
+    """Chunks waiting for the encoder that answers queries, failures, encoders in use, save→embedded
+    lag, and a switch of encoder in progress (`switch`: the new encoder and how many passages have
+    its vectors; None when not switching).
 
     Lag is embedded_at − updated_at: `updated_at` is set when a passage is saved, and the worker's
     update does not touch it.
     """
-    from helpdesk.encoders import encoder_name
+    from helpdesk import encoders
 
-    name = encoder_name()
+    name, target = encoders.active_encoder_name(), encoders.encoder_name()
     counts = Chunk.objects.aggregate(
         total=Count("id"),
         embedded=Count("id", filter=Q(encoder=name)),
         failed=Count("id", filter=~Q(encoder=name) & ~Q(embed_error="")),
     )
     counts["waiting"] = counts["total"] - counts["embedded"] - counts["failed"]
-    encoders = dict(Chunk.objects.exclude(encoder="").values_list("encoder").annotate(n=Count("id")).order_by("-n"))
+    in_use = dict(Chunk.objects.exclude(encoder="").values_list("encoder").annotate(n=Count("id")).order_by("-n"))
     start = p.start if p else timezone.now() - timedelta(days=30)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -400,15 +402,20 @@ def pipeline_health(p: Period | None = None) -> dict:
             [start],
         )
         median, p95, measured = cursor.fetchone()
-    return {"encoder": name, **counts, "encoders": encoders, "lag_median_s": median, "lag_p95_s": p95,
-            "lag_measured": measured}
+    switch = None
+    if target != name:
+        staged = Chunk.objects.filter(next_encoder=target).count()
+        switch = {"to": target, "staged": staged, "total": counts["total"],
+                  "percent": int(100 * staged / counts["total"]) if counts["total"] else 100}
+    return {"encoder": name, "configured_encoder": target, "switch": switch, **counts, "encoders": in_use,
+            "lag_median_s": median, "lag_p95_s": p95, "lag_measured": measured}
 
 
 def article_embedding_state(article: Article) -> dict:
-    """pending / embedded / failed for one article's passages, with the encoder(s) that embedded them."""
-    from helpdesk.encoders import encoder_name
+    """pending / embedded / failed for one article's passages, by the encoder that answers queries."""
+    from helpdesk.encoders import active_encoder_name
 
-    name = encoder_name()
+    name = active_encoder_name()
     chunks = list(article.chunks.values_list("encoder", "embed_error"))
     embedded = sum(1 for enc, _ in chunks if enc == name)
     failed = sum(1 for enc, err in chunks if enc != name and err)

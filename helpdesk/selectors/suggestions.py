@@ -23,9 +23,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from embeddings.catalog import CATALOG
-from embeddings.language import detect_language, same_language
+from embeddings.language import base_language, detect_language, same_language
 from helpdesk import conf, lexical, ranking, vectors
-from helpdesk.encoders import get_encoder
+from helpdesk import encoders
 from helpdesk.models import Article, Chunk
 
 MODES = ("hybrid", "dense", "lexical")
@@ -143,12 +143,14 @@ def _add_scores(hits: list[tuple], more: list[tuple]) -> list[tuple]:
     return [tuple(row) for row in merged.values()]
 
 
-def _retriever_weights(language: str | None, dense: list[tuple]) -> dict[str, float]:
+def _retriever_weights(language: str | None, dense: list[tuple], *, encoder: str | None = None) -> dict[str, float]:
     """Convex-fusion weights: mostly dense, the more so the further its best article leads the
-    second (`dense`: its article hits, best first), unless the encoder does not know `language`."""
-    spec = CATALOG.get(conf.get("ENCODER"))
+    second (`dense`: its article hits, best first), unless the encoder does not know `language`.
+
+    `encoder`: the spec of the encoder that ranked `dense` (default: the configured one)."""
+    spec = CATALOG.get(encoder or conf.get("ENCODER"))
     english_only = spec is not None and not spec.multilingual
-    primary = (language or "").split("-")[0]
+    primary = base_language(language)
     if english_only and primary and primary != "en":
         share = DENSE_WEIGHT_OFF_LANGUAGE
     else:
@@ -176,6 +178,20 @@ def _query_vector(encoder, query: str) -> np.ndarray:
         while len(_vector_cache) > VECTOR_CACHE_SIZE:
             _vector_cache.popitem(last=False)
     return vector
+
+
+def _dense_hits(query: str, *, limit: int) -> tuple[encoders.EncoderConfig, list[tuple[int, int, float]]]:
+    """Passage hits from the active encoder's vectors (the old encoder's while the install switches
+    model), and that encoder. Read again when a switch completed between reading which encoder is
+    active and searching its vectors (none left under the old name)."""
+    for _ in range(2):
+        serving = encoders.active()
+        encoder = encoders.get_encoder(serving)
+        hits = vectors.nearest_chunks(_query_vector(encoder, query), encoder=encoder.name, limit=limit,
+                                      ef_search=conf.get("HNSW_EF_SEARCH"))
+        if hits or encoders.active() == serving:
+            break
+    return serving, hits
 
 
 def find_suggestions(
@@ -221,12 +237,11 @@ def find_suggestions(
 
     per_retriever: dict[str, list[tuple[int, int, float]]] = {}
     fetch = max(min(limit * OVERFETCH, limit + 200), 100)
+    serving = None
     with transaction.atomic():
         if mode in ("hybrid", "dense"):
-            encoder = get_encoder()
-            vector = _query_vector(encoder, query)
-            per_retriever["dense"] = ranking.best_per_article(vectors.nearest_chunks(
-                vector, encoder=encoder.name, limit=fetch, ef_search=conf.get("HNSW_EF_SEARCH")))
+            serving, hits = _dense_hits(query, limit=fetch)
+            per_retriever["dense"] = ranking.best_per_article(hits)
         if mode in ("hybrid", "lexical"):
             hits = lexical.search(query, language=detected, limit=fetch)
             focus_text = clean_query(focus) if focus else ""
@@ -242,9 +257,10 @@ def find_suggestions(
     per_retriever = {name: [hit for hit in hits if hit[1] in published] for name, hits in per_retriever.items()}
 
     # Weights only balance two retrievers; a single one ranks by its own score.
-    weights = _retriever_weights(likely, per_retriever["dense"]) if mode == "hybrid" else None
+    weights = _retriever_weights(likely, per_retriever["dense"], encoder=serving.spec) if mode == "hybrid" else None
     candidates = ranking.fuse(per_retriever, weights=weights)
-    calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"))
+    calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"),
+                                                   encoder=serving.name if serving else None)
     for candidate in candidates:
         candidate.confidence = ranking.confidence(candidate, calibration=calibration,
                                                   dense_available="dense" in per_retriever)
@@ -315,16 +331,16 @@ def _choose_translation(article: Article, translations: dict, locale: str | None
     macrolanguage of it: `nb` for a Norwegian `no` ticket, `hr` for `sh`), else the default locale's."""
     siblings = translations.get(article.translation_group, [])
     if locale:
-        primary = locale.split("-")[0].lower()
+        primary = base_language(locale)
         for wanted in (lambda a: a.locale.lower() == locale.lower(),
-                       lambda a: a.locale.split("-")[0].lower() == primary,
+                       lambda a: base_language(a.locale) == primary,
                        lambda a: same_language(a.locale, locale)):
             if wanted(article):
                 return article
             match = next((a for a in siblings if wanted(a)), None)
             if match:
                 return match
-    default = next((a for a in siblings if a.locale.split("-")[0] == default_locale.split("-")[0]), None)
+    default = next((a for a in siblings if base_language(a.locale) == base_language(default_locale)), None)
     return default or article
 
 

@@ -81,6 +81,7 @@ def sync_chunks(article: Article) -> list[int]:
         chunk.text, chunk.passage = passage.text, passage.body
         chunk.content_hash, chunk.language = passage.content_hash, article.locale
         chunk.embedding, chunk.encoder, chunk.embedded_at = None, "", None
+        chunk.next_embedding, chunk.next_encoder = None, ""
         chunk.embed_attempts, chunk.embed_error = 0, ""
         chunk.save()
         changed.append(chunk)
@@ -115,11 +116,38 @@ def embed_chunks(*, chunk_ids: list[int], encoder=None) -> int:
 
     Idempotent: chunks already embedded by this encoder are skipped. A chunk whose text changed
     while it was being encoded is left for the task queued by that change.
-    """
-    from helpdesk.encoders import get_encoder
 
-    encoder = encoder or get_encoder()
-    chunks = list(Chunk.objects.filter(id__in=chunk_ids).exclude(encoder=encoder.name).only("id", "text", "content_hash"))
+    While the install switches encoder (the configured one is not yet active), the new vectors are
+    staged beside the old ones, which keep answering queries; passages the active encoder has not
+    embedded (saved during the switch) get its vectors too, so they are found at once. The switch
+    completes with the last staged vector (`services.encoders.complete_encoder_switch`).
+    """
+    from helpdesk import encoders
+    from helpdesk.services import encoders as switch
+
+    encoder = encoder or encoders.get_encoder()
+    serving = encoders.active()
+    if serving.name == encoder.name:
+        written = _embed(chunk_ids, encoder, staged=False)
+        if written:
+            configured = encoders.configured()
+            switch.record_active_encoder(configured if configured.name == encoder.name
+                                         else encoders.EncoderConfig.from_name(encoder.name))
+        return written
+    written = _embed(chunk_ids, encoder, staged=True)
+    try:
+        _embed(chunk_ids, encoders.get_encoder(serving), staged=False)
+    except EncoderError as exc:  # the old model is gone: new passages wait for the switch
+        logger.warning("active encoder %s cannot embed new passages during the switch: %s", serving.name, exc)
+    switch.complete_encoder_switch()
+    return written
+
+
+def _embed(chunk_ids: list[int], encoder, *, staged: bool) -> int:
+    """Write `encoder`'s vectors of the chunks that lack them: the staged ones or those queries use."""
+    vector_field, name_field = ("next_embedding", "next_encoder") if staged else ("embedding", "encoder")
+    chunks = list(Chunk.objects.filter(id__in=chunk_ids).exclude(**{name_field: encoder.name})
+                  .only("id", "text", "content_hash"))
     if not chunks:
         return 0
     try:
@@ -136,21 +164,31 @@ def embed_chunks(*, chunk_ids: list[int], encoder=None) -> int:
         raise
     now = timezone.now()
     written = 0
+    done = {vector_field: None, name_field: encoder.name, "embed_error": ""}
+    if not staged:
+        done["embedded_at"] = now
     with transaction.atomic():
         for chunk, vector in zip(chunks, vectors):
-            written += Chunk.objects.filter(id=chunk.id, content_hash=chunk.content_hash).update(
-                embedding=vector, encoder=encoder.name, embedded_at=now, embed_error=""
-            )
+            done[vector_field] = vector
+            written += Chunk.objects.filter(id=chunk.id, content_hash=chunk.content_hash).update(**done)
     return written
 
 
 def pending_chunk_ids(
     *, limit: int | None = None, max_attempts: int = 5, older_than: timedelta | None = None
 ) -> list[int]:
-    """Ids of chunks not embedded by the configured encoder (oldest first), skipping hopeless ones."""
-    from helpdesk.encoders import encoder_name
+    """Ids of chunks not embedded by the configured encoder (oldest first), skipping hopeless ones.
 
-    qs = Chunk.objects.exclude(encoder=encoder_name()).filter(embed_attempts__lt=max_attempts)
+    While switching encoder: those without the new encoder's staged vector, or without the active
+    encoder's vector.
+    """
+    from django.db.models import Q
+
+    from helpdesk import encoders
+
+    target, serving = encoders.encoder_name(), encoders.active_encoder_name()
+    missing = ~Q(encoder=serving) if target == serving else ~Q(next_encoder=target) | ~Q(encoder=serving)
+    qs = Chunk.objects.filter(missing).filter(embed_attempts__lt=max_attempts)
     if older_than is not None:
         qs = qs.filter(updated_at__lt=timezone.now() - older_than)
     qs = (

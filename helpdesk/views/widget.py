@@ -17,22 +17,17 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from embeddings.language import detect_language
+from embeddings.language import detect_language, text_direction
 from helpdesk import conf, throttling
 from helpdesk.models import Article, Suggestion, WidgetSession, WidgetSite
 from helpdesk.selectors.suggestions import find_suggestions
 from helpdesk.services import widget as widget_service
 from helpdesk.views.json_api import BadInput, error, json_object, object_id, query_object
 
-RTL_LANGUAGES = {"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"}
 MAX_MESSAGE_CHARS = 5000
 PREFLIGHT_MAX_AGE = 600
 # Keys are made by `new_site_key` (URL-safe base64); anything else cannot be one and needs no lookup.
 _KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def text_direction(language: str) -> str:
-    return "rtl" if (language or "").split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
 
 def _request_origin(request) -> str:

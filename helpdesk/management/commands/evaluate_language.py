@@ -5,7 +5,8 @@
 Prints accuracy overall, per language and macro-averaged, over every line and over the lines whose
 language the detector supports (the rest are listed). A prediction counts as right when it names
 the same language as the label after normalisation (`zsm` = `ms`, `nob` = `nb`, `cmn` = `zh`), or
-names the label's macrolanguage (`ar` for Egyptian Arabic `arz`), or differs only in script.
+names the label's macrolanguage (`ar` for Egyptian Arabic `arz`), or differs only in script or
+region (`zh` for `zh-Hant`). Labels are normalised by `embeddings.language.to_bcp47`.
 `--predictions OUT` writes the detected tag of every input line, one per line, in input order.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from embeddings.language import detect_language, macrolanguage, same_language, supported_languages, to_bcp47
+from embeddings.language import detect_language, is_supported, same_language, supported_languages, to_bcp47
 
 
 class Command(BaseCommand):
@@ -55,8 +56,9 @@ class Command(BaseCommand):
             per_language[expected][0] += same_language(guess, expected)
             per_language[expected][1] += 1
         report = {"lines": len(rows), "languages": len(per_language)}
-        # A language is supported when the detector names it or its macrolanguage (nob: `no`).
-        supported = {tag for tag in per_language if tag in known or macrolanguage(tag) in known}
+        # Supported: the detector names the language or its macrolanguage, whatever script or region
+        # the label carries (zh-Hant, az-Latn, nob → `no`).
+        supported = {tag for tag in per_language if is_supported(tag, known)}
         for scope, languages in (("all", list(per_language)),
                                  ("supported", [t for t in per_language if t in supported])):
             right = sum(per_language[t][0] for t in languages)

@@ -67,7 +67,7 @@ def _turns(history, text: str) -> list[tuple[str, str]]:
 
 
 class EvaluationSpace:
-    """A throwaway schema holding copies of the article and passage tables."""
+    """A throwaway schema holding copies of the article, passage and active-encoder tables."""
 
     def __init__(self):
         self.schema = f"helpdesk_eval_{uuid.uuid4().hex[:12]}"
@@ -75,7 +75,9 @@ class EvaluationSpace:
     def __enter__(self):
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA {self.schema}")
-            for table in ("helpdesk_article", "helpdesk_chunk"):
+            # The active-encoder row too: an evaluation uses the configured encoder, whatever the
+            # live install is switching from.
+            for table in ("helpdesk_article", "helpdesk_chunk", "helpdesk_activeencoder"):
                 cursor.execute(f"CREATE TABLE {self.schema}.{table} (LIKE public.{table} INCLUDING ALL)")
             cursor.execute(f"SET search_path TO {self.schema}, public")
         lexical.forget_stats()
