@@ -81,3 +81,11 @@ def admit(scope: str, budget_id: str, address: str, *, address_limit: int, budge
         return None
     seconds = -(-int(ttl_ms) // 1000) if ttl_ms and int(ttl_ms) > 0 else window
     return Refusal(reason="address" if refused == 1 else "budget", retry_after=max(1, seconds))
+
+
+def hit(scope: str, ident: str, *, limit: int, window: int = 60) -> int | None:
+    """Count one event against `limit` per `window` seconds for `ident` alone (no shared budget, e.g.
+    mail from one sender); return seconds to wait if over, else None. Redis down: allowed, logged."""
+    refusal = admit(scope, ident, "all", address_limit=limit, budget=limit, fair_share=limit, reserve=0.0,
+                    window=window)
+    return refusal.retry_after if refusal else None
