@@ -81,7 +81,7 @@ def test_attachments_are_links_on_the_ticket_and_download_privately(mail_setting
     assert b"".join(response.streaming_content).startswith(b"%PDF-1.4")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith('attachment; filename="invoice-2025-03.pdf"')
-    assert response["Cache-Control"] == "private, max-age=3600"
+    assert response["Cache-Control"] == "private, no-store"
     assert response["X-Content-Type-Options"] == "nosniff"
 
     exe = refused.message.attachments.get()

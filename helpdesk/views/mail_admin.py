@@ -74,7 +74,7 @@ def attachment(request, pk: int):
     allowed = item.content_type in conf.get("ATTACHMENT_TYPES")
     response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.filename,
                             content_type=item.content_type if allowed else "application/octet-stream")
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"  # a customer's file: never kept by a shared or browser cache
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["X-Content-Type-Options"] = "nosniff"
     return response
