@@ -82,8 +82,10 @@ def retrieval(args) -> int:
         r = report["results"]
         rows.append((name, report["documents"], report["queries"], r["dense"]["overall"], r["lexical"]["overall"],
                      r["hybrid"]["overall"], bm25, time.monotonic() - t0))
-        print(f"  {name}: {report['documents']} documents, {report['queries']} queries "
-              f"({time.monotonic() - t0:.0f}s)", flush=True)
+        print(f"  {name}: {report['documents']} documents, {report['queries']} queries, NDCG@10 dense "
+              f"{r['dense']['overall']['ndcg@10']:.4f} lexical {r['lexical']['overall']['ndcg@10']:.4f} hybrid "
+              f"{r['hybrid']['overall']['ndcg@10']:.4f} bm25 {bm25['ndcg@10']:.4f} plain "
+              f"{report['bm25_plain']['ndcg@10']:.4f} ({time.monotonic() - t0:.0f}s, load average {_load()})", flush=True)
 
     encoder = next(iter(details.values()))["encoder"] if details else "?"
     print(f"\nNDCG@10 by retriever (encoder {encoder}; bm25 = bm25s with the language's stemmer and stop words, "
