@@ -42,8 +42,10 @@ def _ensure_converted(names: set[str]):
 
 def _sampled_queries(directory: Path, n: int) -> tuple[list[dict], list[dict], dict]:
     """The same sample evaluate_retrieval takes with --max-queries n --seed SEED."""
+    from helpdesk.management.commands.evaluate_retrieval import select_queries
+
     corpus, queries, qrels = read_beir(directory)
-    queries = [q for q in queries if str(q.get("_id")) in qrels and (q.get("text") or "").strip()]
+    queries = select_queries(queries, qrels)
     if len(queries) > n:
         queries = random.Random(SEED).sample(queries, n)
     return corpus, queries, qrels
