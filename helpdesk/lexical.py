@@ -48,8 +48,9 @@ _UNSPACED_RUN = re.compile(
 K1, B = 1.2, 0.75
 CANDIDATES = 400
 STATS_TTL_SECONDS = 300.0
-# Below this many passages the statistics are recomputed for every query (a few milliseconds), so a
-# new knowledge base is searchable at once; above it they are cached for STATS_TTL_SECONDS.
+# Below this many passages the statistics are recomputed whenever a passage was added, changed or
+# removed (a cheap count and maxima tell), so a new knowledge base is searchable at once; above it
+# they are cached for STATS_TTL_SECONDS.
 SMALL_CORPUS = 2000
 MIN_CORPUS_FOR_COMMON = 50
 # Lexemes in more than this share of passages carry almost no IDF but match nearly every row.
@@ -90,6 +91,7 @@ def update_search_vectors(chunk_ids: list[int]) -> None:
             "FROM unnest(%s::int[], %s::text[], %s::text[]) AS v(id, config, body) WHERE c.id = v.id",
             [ids, configs, texts],
         )
+    forget_stats()  # this process at once; others see the change through the passages' version
 
 
 class _Stats:
@@ -101,6 +103,7 @@ class _Stats:
         self.total, self.passages, self.mean_length = total, passages, mean_length
         self.frequencies, self.configs = frequencies, configs
         self.loaded_at = time.monotonic()
+        self.version: tuple = ()
 
     def idf(self, lexeme: str) -> float:
         df = self.frequencies.get(lexeme, 0)
@@ -111,15 +114,24 @@ _stats_lock = threading.Lock()
 _stats: dict[str, _Stats] = {}
 
 
+def _version(cursor) -> tuple:
+    cursor.execute("SELECT count(*), max(id), max(updated_at) FROM helpdesk_chunk WHERE search_vector IS NOT NULL")
+    return tuple(cursor.fetchone())
+
+
 def _corpus_stats() -> _Stats:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_schema()")
         schema = cursor.fetchone()[0]
         cached = _stats.get(schema)
-        if (cached is not None and cached.passages >= SMALL_CORPUS
-                and time.monotonic() - cached.loaded_at < STATS_TTL_SECONDS):
-            return cached
+        if cached is not None:
+            if cached.passages >= SMALL_CORPUS:
+                if time.monotonic() - cached.loaded_at < STATS_TTL_SECONDS:
+                    return cached
+            elif cached.version == _version(cursor):
+                return cached
         with _stats_lock:
+            version = _version(cursor)
             # Frequencies count articles, not passages (ts_stat's ndoc): every passage repeats its
             # article's title, so per passage the title words of long articles looked common
             # (StackFAQ lexical NDCG@10 0.846 → 0.856 counting articles).
@@ -142,6 +154,7 @@ def _corpus_stats() -> _Stats:
                 passages += n_passages
                 total += n_articles
             stats = _Stats(total, passages, words / passages if passages else 1.0, frequencies, configs)
+            stats.version = version
             _stats[schema] = stats
             return stats
 
