@@ -183,6 +183,10 @@ def analyse(text: str, configs: list[str]) -> dict[str, list[str]]:
         return {config: list(lexemes or []) for config, lexemes in cursor.fetchall()}
 
 
+def _function_letter(lexeme: str) -> bool:
+    return len(lexeme) == 1 and lexeme.isalpha() and not _UNSPACED_RUN.match(lexeme)
+
+
 def search(text: str, *, language: str | None, limit: int = 100) -> list[tuple[int, int, float, float]]:
     """Return (chunk id, article id, BM25 score, coverage) of the best-matching passages, best first.
 
@@ -196,6 +200,12 @@ def search(text: str, *, language: str | None, limit: int = 100) -> list[tuple[i
         return []
     groups = []  # (languages, tsquery, {lexeme: idf}) per configuration the query has words for
     for config, lexemes in analyse(text, list(stats.configs)).items():
+        if config == "simple":
+            # Without a stop-word list, one-letter words are nearly all function words (Czech,
+            # Polish and Slovak prepositions and conjunctions, Vietnamese particles) that bury the
+            # words carrying the question; plain BM25's tokenizer drops them too (XQuAD-R vi
+            # 0.872 → 0.875). Digits and single CJK/Thai characters stay.
+            lexemes = [lex for lex in lexemes if not _function_letter(lex)] or lexemes
         weighted = sorted(((stats.idf(lex), lex) for lex in lexemes), reverse=True)[:MAX_QUERY_LEXEMES]
         # Only words the knowledge base contains can find anything: a query whose rare words are all
         # unknown must still search with its known ones. Very common words are left out of the

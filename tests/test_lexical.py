@@ -100,3 +100,14 @@ def test_title_words_of_a_long_article_are_as_rare_as_the_article_is(db):
     assert stats.frequencies["warranti"] == 1 and stats.total == 2  # counted per article, not per passage
     hits = lexical.search("warranty", language="en")
     assert {article_id for _, article_id, _, _ in hits} == {long.id}
+
+
+def test_one_letter_words_of_languages_without_stop_words_do_not_decide(db):
+    lexical.forget_stats()
+    wanted = save_article(title="Reklamace zboží", body="Reklamaci podáte do třiceti dnů od převzetí.", locale="cs",
+                          status=Article.Status.PUBLISHED)
+    for i in range(3):  # passages full of "v", "a", "k", "s" and nothing about complaints
+        save_article(title=f"Doprava {i}", body="Balík v pondělí a k vám s kurýrem v úterý a v sobotu.", locale="cs",
+                     status=Article.Status.PUBLISHED)
+    hits = lexical.search("jak a kde v obchodě podat reklamace zboží s vadou", language="cs")
+    assert [article_id for _, article_id, _, _ in hits] == [wanted.id]
