@@ -16,13 +16,15 @@ from django.core.management.base import BaseCommand
 from helpdesk import languages
 from helpdesk.catalogs import LOCALE_DIR
 
-IGNORE = ["static/helpdesk/vendor/*", "locale/*", "migrations/*"]
+# Collected from the repository root: the app, and the project's own templates (the sign-in page).
+IGNORE = ["helpdesk/static/helpdesk/vendor/*", "*/locale/*", "*/migrations/*", "tests/*", "bench/*", "docker/*",
+          "var/*", "build/*", "dist/*", "screenshots/*"]
 
 
 @contextmanager
 def inside(path: Path):
-    # makemessages collects from the working directory: the app's own folder, so references read
-    # "templates/helpdesk/queue.html" and every entry lands in helpdesk/locale.
+    # makemessages collects from the working directory; every entry lands in LOCALE_PATHS[0]
+    # (helpdesk/locale), the app's own and the project's templates alike.
     old = os.getcwd()
     os.chdir(path)
     try:
@@ -42,7 +44,7 @@ class Command(BaseCommand):
         codes = [c for c in languages.shipped_codes() if c != "en"]
         from django.utils.translation import to_locale
         locales = [to_locale(c) for c in codes]
-        with inside(LOCALE_DIR.parent):
+        with inside(LOCALE_DIR.parent.parent):
             call_command("makemessages", locale=locales, domain="django", ignore_patterns=IGNORE,
                          no_obsolete=True, verbosity=0)
             call_command("makemessages", locale=locales, domain="djangojs", ignore_patterns=IGNORE,
