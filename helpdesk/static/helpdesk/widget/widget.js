@@ -10,7 +10,7 @@
   "use strict";
   // The English strings are the msgids of the "djangojs" gettext domain (`makemessages -d djangojs`
   // finds gettext_noop); translations come from catalog.json, generated from the .po files
-  // (`python manage.py build_widget_catalog`) and fetched from beside this script.
+  // (`python manage.py build_widget_catalog`) and fetched from the desk (/desk/widget/v1/catalog.json).
   function gettext_noop(text) { return text; }
   var EN = {
     launcher: gettext_noop("Help"), title: gettext_noop("How can we help?"), close: gettext_noop("Close help"),
@@ -469,9 +469,8 @@
   });
 
   function mount() { (document.body || document.documentElement).appendChild(host); }
-  // The launcher appears once its words are known: the catalog is a small static file, cached.
-  var catalogUrl = new URL("catalog.json", script.src).href;
-  fetch(catalogUrl, { mode: "cors", credentials: "omit" }).then(function (response) {
+  // The launcher appears once its words are known: one small cached file, the same for every site.
+  fetch(apiOrigin + "/desk/widget/v1/catalog.json", { mode: "cors", credentials: "omit" }).then(function (response) {
     return response.ok ? response.json() : null;
   }).then(function (catalog) {
     if (catalog && catalog.languages) { CATALOG = catalog; }
