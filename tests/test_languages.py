@@ -1,0 +1,44 @@
+"""One list of shipped languages (settings.LANGUAGES) drives the dashboard's language menu, a widget
+site's default language and the catalogs; the dashboard is translated in full where promised."""
+
+import pytest
+from django.conf import settings
+
+from helpdesk.languages import DASHBOARD_COMPLETE, direction, shipped_language
+from tests.dashboard_support import admin_client_, admin_user_, agent, agent_client  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("language, heading, nav", [
+    ("fr", "Tickets ouverts", "Base de connaissances"),
+    ("de", "Offene Tickets", "Wissensdatenbank"),
+    ("ja", "未解決のチケット", "ナレッジベース"),
+])
+def test_dashboard_speaks_french_german_and_japanese(agent_client, language, heading, nav):
+    agent_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = agent_client.get("/desk/").content.decode()
+    assert f'<html lang="{language}" dir="ltr">' in html
+    assert f"<h1>{heading}</h1>" in html and nav in html
+
+
+def test_language_menu_offers_every_shipped_language_complete_ones_first(agent_client):
+    html = agent_client.get("/desk/").content.decode()
+    menu = html[html.index('<select id="ui-language"'):html.index("</select>")]
+    offered = [chunk.split('"')[0] for chunk in menu.split('<option value="')[1:]]
+    assert sorted(offered) == sorted(code for code, _ in settings.LANGUAGES)
+    assert offered[:len(DASHBOARD_COMPLETE)] == [c for c, _ in settings.LANGUAGES if c in DASHBOARD_COMPLETE]
+    assert '<option value="th" lang="th">ไทย</option>' in menu
+    assert 'label="Customer pages and emails translated; dashboard in English"' in menu
+
+
+def test_a_widget_sites_default_language_can_be_any_shipped_language(admin_client_):
+    html = admin_client_.get("/desk/widget-sites/new/").content.decode()
+    for code, _ in settings.LANGUAGES:
+        assert f'<option value="{code}"' in html
+
+
+def test_tags_map_to_shipped_languages_and_their_direction():
+    assert [shipped_language(t) for t in ("fr-CA", "pt-BR", "zh-TW", "zh-Hant-HK", "zh-CN", "nn", "iw", "xx")] == [
+        "fr", "pt", "zh-hant", "zh-hant", "zh-hans", "nb", "he", None]
+    assert [direction(c) for c in ("ar", "he", "fa", "ur", "fr", "ja")] == ["rtl"] * 4 + ["ltr"] * 2
