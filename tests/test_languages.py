@@ -42,3 +42,19 @@ def test_tags_map_to_shipped_languages_and_their_direction():
     assert [shipped_language(t) for t in ("fr-CA", "pt-BR", "zh-TW", "zh-Hant-HK", "zh-CN", "nn", "iw", "xx")] == [
         "fr", "pt", "zh-hant", "zh-hant", "zh-hans", "nb", "he", None]
     assert [direction(c) for c in ("ar", "he", "fa", "ur", "fr", "ja")] == ["rtl"] * 4 + ["ltr"] * 2
+
+
+def test_the_widget_catalog_is_readable_from_any_origin_and_cached(client):
+    import gzip
+    import json
+
+    response = client.get("/desk/widget/v1/catalog.json", HTTP_ORIGIN="https://shop.example.com",
+                          HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert response.status_code == 200 and response["Access-Control-Allow-Origin"] == "*"
+    assert response["Content-Encoding"] == "gzip" and "max-age" in response["Cache-Control"]
+    catalog = json.loads(gzip.decompress(response.content))
+    assert catalog["messages"]["fr"]["Contact support"] == "Contacter l’assistance"
+    assert catalog["languages"]["he"] == {"dir": "rtl"} and catalog["aliases"]["zh-tw"] == "zh-hant"
+    again = client.get("/desk/widget/v1/catalog.json", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+    assert json.loads(client.get("/desk/widget/v1/catalog.json").content) == catalog  # no gzip asked
