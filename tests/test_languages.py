@@ -58,3 +58,10 @@ def test_the_widget_catalog_is_readable_from_any_origin_and_cached(client):
     again = client.get("/desk/widget/v1/catalog.json", HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
     assert json.loads(client.get("/desk/widget/v1/catalog.json").content) == catalog  # no gzip asked
+
+
+def test_a_language_without_a_translated_dashboard_keeps_the_english_dashboard_left_to_right(agent_client):
+    agent_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "he"
+    html = agent_client.get("/desk/").content.decode()
+    assert '<html lang="en" dir="ltr">' in html and "<h1>Open tickets</h1>" in html
+    assert '<option value="he" lang="he" selected>' in html  # the menu still shows the choice

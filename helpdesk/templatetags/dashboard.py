@@ -39,6 +39,17 @@ def interface_language_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     return groups
 
 
+@register.simple_tag
+def dashboard_document_language() -> dict[str, str]:
+    """lang and dir for the dashboard's <html>: the chosen language where the dashboard is translated
+    in full, else English (its text is English there; a Hebrew menu choice must not mirror it)."""
+    from helpdesk.languages import DASHBOARD_COMPLETE, direction
+
+    code = get_language() or "en"
+    code = code if code in DASHBOARD_COMPLETE else "en"
+    return {"lang": code, "dir": direction(code)}
+
+
 @register.filter
 def system_note(body: str) -> str:
     """A note the desk wrote (stored in English), in the dashboard's language."""
