@@ -5,11 +5,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from helpdesk.models import EmailAttachment, InboundEmail
 from helpdesk.services.inbound_email import process_inbound, store_raw
-from tests.inbound_support import mail_settings  # noqa: F401  (fixture)
+from tests.inbound_support import mail_settings, refuse  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -29,31 +29,6 @@ def with_attachments() -> bytes:
 def files_on_disk(settings) -> list[Path]:
     root = Path(settings.MEDIA_ROOT)
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-@pytest.fixture
-def refuse(db):
-    """Make PostgreSQL itself refuse a write with a trigger, the way a constraint or a full disk would."""
-    made = []
-
-    def install(table: str, when: str, message: str):
-        name = f"refuse_{len(made)}"
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN IF {when} THEN "
-                           f"RAISE EXCEPTION '{message}'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
-            cursor.execute(f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
-        made.append((name, table))
-
-    def drop():
-        with connection.cursor() as cursor:
-            for name, table in made:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
-        made.clear()
-
-    install.drop = drop
-    yield install
-    drop()
 
 
 def test_files_written_before_a_failure_are_removed_and_written_again_on_reprocessing(mail_settings, refuse):
