@@ -5,6 +5,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpdesk import mail_tokens
 from helpdesk.models import InboundEmail, Ticket
@@ -238,3 +240,36 @@ def test_unconfigured_providers_and_other_methods_get_json_errors(client, provid
         response = client.post(url, data=b"{}", content_type="application/json", HTTP_AUTHORIZATION=basic("x", ""))
         assert (response.status_code, response.json()["error"]) == (404, "not_configured")
     assert not InboundEmail.objects.exists()
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+                       max_leaves=10)
+POSTMARK_SHAPED = st.fixed_dictionaries({}, optional={
+    key: JSONISH for key in ("RawEmail", "TextBody", "HtmlBody", "From", "To", "Cc", "Subject", "Date", "MessageID",
+                             "OriginalRecipient", "FromFull", "Headers", "Attachments")})
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(payload=POSTMARK_SHAPED | JSONISH)
+def test_any_json_an_authenticated_sender_posts_is_stored_or_refused_never_a_crash(client, payload):
+    response = post_postmark(client, payload)
+    assert response.status_code in (202, 400), response.content
+    if response.status_code == 202:
+        row = process_inbound(response.json()["id"])
+        assert row.state in ("processed", "ignored", "failed") and row.state != "failed", row.error
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(fields=st.dictionaries(st.sampled_from(["email", "headers", "text", "html", "charsets", "envelope", "subject"]),
+                              st.binary(max_size=80) | st.text(max_size=80).map(str.encode), max_size=6),
+       files=st.dictionaries(st.sampled_from(["attachment1", "attachment2"]),
+                             st.tuples(st.sampled_from(["a.pdf", "b.png", "c"]),
+                                       st.sampled_from(["application/pdf", "image/png", "x/y", "multipart/mixed"]),
+                                       st.binary(max_size=40)), max_size=2))
+def test_any_form_an_authenticated_sender_posts_is_stored_or_refused_never_a_crash(client, fields, files):
+    response = post_sendgrid(client, fields, files=files)
+    assert response.status_code in (202, 400), response.content
+    if response.status_code == 202:
+        row = process_inbound(response.json()["id"])
+        assert row.state != "failed", row.error

@@ -45,6 +45,10 @@ def _clean(value) -> str:
     return " ".join(_text(value).split())
 
 
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def with_envelope(raw: bytes, *, mail_from: str | None, recipients: list[str]) -> bytes:
     """Prepend Return-Path / X-Original-To from the provider's envelope where the message has none."""
     head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
@@ -123,19 +127,23 @@ def postmark_message(body: bytes) -> tuple[bytes, str]:
         return with_envelope(raw, mail_from=None, recipients=recipients), ref
 
     sender = payload.get("FromFull") if isinstance(payload.get("FromFull"), dict) else {}
+    name, address = _clean(sender.get("Name")), _clean(sender.get("Email"))
+    try:
+        from_ = formataddr((name, address)) if address else _clean(payload.get("From"))
+    except UnicodeError:  # an internationalised address: written as it is, encoded below
+        from_ = f"{name} <{address}>" if name else address
     top = {
-        "From": formataddr((_clean(sender.get("Name")), _clean(sender.get("Email"))))
-        if sender.get("Email") else _clean(payload.get("From")),
+        "From": from_,
         "To": _clean(payload.get("To")), "Cc": _clean(payload.get("Cc")), "Reply-To": _clean(payload.get("ReplyTo")),
         "Subject": _clean(payload.get("Subject")), "Date": _clean(payload.get("Date")),
     }
     headers = [(name, value) for name, value in top.items() if value]
     written = {name.lower() for name, _ in headers}
-    for item in payload.get("Headers") or []:
+    for item in _list(payload.get("Headers")):
         if isinstance(item, dict) and _clean(item.get("Name")).lower() not in written:
             headers.append((_clean(item.get("Name")), _clean(item.get("Value"))))
     attachments = []
-    for item in payload.get("Attachments") or []:
+    for item in _list(payload.get("Attachments")):
         if not isinstance(item, dict):
             continue
         try:
