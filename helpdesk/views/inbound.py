@@ -133,9 +133,10 @@ def receive_sendgrid(request):
         return body
     try:
         fields, files = webhooks.form_data(request.META.get("CONTENT_TYPE", ""), body)
+    except Exception:  # a body no form parser can read
+        return _error(400, "bad_request", "The body is not form data.")
+    try:
         raw = provider_payloads.sendgrid_message(fields, files)
     except provider_payloads.PayloadError as exc:
         return _error(400, "bad_request", str(exc))
-    except Exception:  # a body no form parser can read
-        return _error(400, "bad_request", "The body is not form data.")
     return _accept(raw, "webhook:sendgrid")
