@@ -71,6 +71,10 @@ def process_inbound(inbound_id: int, *, skip_screening: bool = False) -> Inbound
 
     `skip_screening` (an admin's "process anyway") lets through mail that the loop, automatic-reply
     and rate-limit rules held back; a message already in a conversation is never added twice.
+
+    Attachment files written by a run that rolls back are deleted here. Callers run it outside any
+    transaction of theirs (the task, the commands and the admin view do): a rollback of an enclosing
+    transaction after it returned is not seen, and would leave that run's files on disk.
     """
     written: list = []  # attachment files saved by this run: (storage, name)
     try:
