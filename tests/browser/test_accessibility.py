@@ -223,3 +223,22 @@ def test_an_agent_answers_a_ticket_from_the_queue_with_the_keyboard_alone(page, 
     sent = ticket.messages.get(author_kind=Message.Author.AGENT)
     assert sent.body.endswith("Un saludo, Ana") and sent.visibility == "public"
     expect(page.locator(".msg-agent .body").last).to_contain_text("Un saludo, Ana")
+
+
+def test_browsing_the_language_menu_with_arrow_keys_does_not_reload_the_page(page, live_server, desk):
+    sign_in(page, live_server, "ana", PASSWORD)
+    page.evaluate("window.__samePage = true")
+    menu = page.locator("#ui-language")
+    menu.focus()
+    page.keyboard.press("ArrowDown")  # Chromium changes a closed menu's value at once and fires "change"
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(700)
+    assert page.evaluate("window.__samePage") is True  # still the same document: nothing was submitted
+    chosen = menu.input_value()
+    assert chosen != "en"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the keyboard user's choice, submitted when they confirm it
+    assert page.locator("html").get_attribute("lang") == chosen
+    with page.expect_navigation():
+        page.select_option("#ui-language", "en")  # with a pointer, choosing is confirming
+    assert page.locator("html").get_attribute("lang") == "en"
