@@ -75,7 +75,10 @@ def desk(settings, tmp_path):
             "inbound": inbound}
 
 
-def signed_in_pages(desk) -> list[tuple[str, str]]:
+def signed_in_pages(desk, *, right_to_left: bool = False) -> list[tuple[str, str]]:
+    """Every dashboard page (admins see them all); `right_to_left`: a sample to check in the Arabic UI."""
+    if right_to_left:
+        return [(name, path) for name, path in signed_in_pages(desk) if name in RIGHT_TO_LEFT_SAMPLE]
     article = desk["article"]
     return [
         ("queue", "/desk/"), ("ticket", f"/desk/tickets/{desk['spanish'].pk}/"),
@@ -91,6 +94,16 @@ def signed_in_pages(desk) -> list[tuple[str, str]]:
         ("outbox", "/desk/outbox/"), ("inbound-mail", "/desk/email/inbound-mail/"),
         ("inbound-mail-detail", f"/desk/email/inbound-mail/{desk['inbound'].pk}/"),
     ]
+
+
+RIGHT_TO_LEFT_SAMPLE = ("queue", "ticket", "kb-coverage", "metrics", "import-detail", "widget-site")
+
+
+def in_arabic(page):
+    """Switch the dashboard's own language to Arabic (right to left) through its language menu."""
+    with page.expect_navigation():
+        page.select_option("#ui-language", "ar")
+    assert page.locator("html").get_attribute("dir") == "rtl"
 
 
 def public_pages(desk) -> list[tuple[str, str]]:
@@ -138,6 +151,10 @@ def test_no_page_has_a_serious_or_critical_axe_violation(browser, live_server, d
     for name, path in signed_in_pages(desk):
         visit(page, live_server.url + path)
         check(name)
+    in_arabic(page)
+    for name, path in signed_in_pages(desk, right_to_left=True):
+        visit(page, live_server.url + path)
+        check(name + "-ar-ui")
     for name in widget_views(page, host()):
         check(name)
     context.close()
@@ -161,6 +178,10 @@ def test_no_page_is_wider_than_a_phone(browser, live_server, desk, host, screens
     for name, path in signed_in_pages(desk):
         visit(page, live_server.url + path)
         check(name)
+    in_arabic(page)
+    for name, path in signed_in_pages(desk, right_to_left=True):
+        visit(page, live_server.url + path)
+        check(name + "-ar-ui")
     for name in widget_views(page, host()):
         check(name)
         panel = page.locator(".panel").bounding_box()
