@@ -45,14 +45,16 @@ def overflow(page) -> dict | None:
         const viewport = document.documentElement.clientWidth;
         const width = Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0);
         const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
-            (typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\\s+/).join(".") : "");
+            (typeof e.className === "string" && e.className.trim()
+             ? "." + e.className.trim().split(/\\s+/).join(".") : "");
         const all = [...document.querySelectorAll("body *")];
         const sideways = all.filter(e => ["auto", "scroll"].includes(getComputedStyle(e).overflowX)
                                          && !["TEXTAREA", "INPUT", "SELECT"].includes(e.tagName)
                                          && e.scrollWidth > e.clientWidth + 1)
                             .map(e => `${name(e)} shows ${e.clientWidth} of ${e.scrollWidth} px`);
         if (width <= viewport && !sideways.length) return null;
-        const culprits = all.filter(e => e.getBoundingClientRect().right > viewport + 1 && getComputedStyle(e).position !== "fixed")
+        const culprits = all.filter(e => e.getBoundingClientRect().right > viewport + 1
+                                         && getComputedStyle(e).position !== "fixed")
             .slice(-4).map(e => name(e) + " right=" + Math.round(e.getBoundingClientRect().right));
         return {viewport, width, culprits, sideways};
     }""")

@@ -65,7 +65,8 @@ def desk(settings, tmp_path):
                        user=admin, queue=False)
     run_import(job_id=job.id)
     site = save_site(name="Northwind Shop with a long name for its site",
-                     allowed_origins="https://shop.example.com\nhttps://www.northwind-shop-with-a-long-domain.example.com",
+                     allowed_origins="https://shop.example.com\n"
+                                     "https://www.northwind-shop-with-a-long-domain.example.com",
                      default_locale="en")
     inbound, _ = store_raw(raw=message(subject="Printer offline"), source="imap", source_ref="imap:INBOX:1:7",
                            queue=False)
