@@ -71,6 +71,11 @@ def desk(settings, tmp_path):
     inbound, _ = store_raw(raw=message(subject="Printer offline"), source="imap", source_ref="imap:INBOX:1:7",
                            queue=False)
     process_inbound(inbound.pk)
+    held, _ = store_raw(raw=message(subject="Automatic reply: out of the office until Monday",
+                                    sender="Very Long Sender Name <a.very.long.address.for.a.sender@subsidiary.example.com>",
+                                    headers={"Auto-Submitted": "auto-replied"}),
+                        source="imap", source_ref="imap:INBOX:1:8", queue=False)
+    process_inbound(held.pk)  # held back: listed under "problems"
     return {"spanish": spanish, "arabic": arabic, "article": kb[("reset-password", "es")],
             "arabic_article": kb[("track-order", "ar")], "revision": revision, "job": job, "site": site,
             "inbound": inbound}
