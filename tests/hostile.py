@@ -98,6 +98,7 @@ NOT_FUZZED = {
     "helpdesk:inbound-mail-reprocess": "no input but the id of a stored email",
     "helpdesk:inbound-mail-raw": "no input but the id of a stored email",
     "helpdesk:attachment": "no input but the id of an attachment",
+    "helpdesk:widget-catalog": "no input: the widget's translations, one generated file (GET)",
     "helpdesk:widget-unknown": "the JSON 404 for unknown widget URLs: reached by the URL-segment probes",
     "helpdesk:api-unknown": "the JSON 404 for unknown API URLs: reached by the URL-segment probes",
 }
