@@ -168,6 +168,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "login"
+# JSON endpoints answer a failed CSRF check with a JSON 403; pages keep Django's.
+CSRF_FAILURE_VIEW = "helpdesk.views.json_api.csrf_failure"
 LOGIN_REDIRECT_URL = "helpdesk:queue"
 LOGOUT_REDIRECT_URL = "login"
 
