@@ -21,6 +21,7 @@ from embeddings.language import detect_language, text_direction
 from helpdesk import conf, throttling
 from helpdesk.models import Article, Suggestion, WidgetSession, WidgetSite
 from helpdesk.selectors.suggestions import find_suggestions
+from helpdesk.selectors.widget_keys import site_for_key
 from helpdesk.services import widget as widget_service
 from helpdesk.views.json_api import BadInput, error, json_object, object_id, query_object
 
@@ -56,7 +57,7 @@ def public_endpoint(*methods: str):
         @csrf_exempt  # no cookies or other ambient credentials are accepted here: the key and origin are checked
         @functools.wraps(view)
         def wrapper(request, key: str, *args, **kwargs):
-            site = WidgetSite.objects.filter(key=key).first() if _KEY_SHAPE.fullmatch(key) else None
+            site = site_for_key(key) if _KEY_SHAPE.fullmatch(key) else None
             if site is None:
                 return error(403, "unknown_key", "This widget key is not valid.")
             if site.is_revoked:
