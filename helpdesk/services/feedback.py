@@ -33,7 +33,8 @@ def mark_suggestion(*, suggestion: Suggestion, helpful: bool, user=None, at: dat
 def insert_suggestion(*, suggestion: Suggestion, user=None, link: str | None = None, at: datetime | None = None) -> str:
     """Mark a suggestion as inserted into a reply and return the text to insert (title, link, summary).
 
-    `link` is the article's address as the customer should see it (absolute); the dashboard path otherwise.
+    `link` is the article's public address as the customer should see it (absolute); by default the
+    public page under HELPDESK["SITE_URL"].
     """
     article = suggestion.article
     with transaction.atomic():
@@ -49,15 +50,14 @@ def insert_suggestion(*, suggestion: Suggestion, user=None, link: str | None = N
     return reply_snippet(article, link=link)
 
 
-def reply_snippet(article, *, link: str | None = None, words: int = 40) -> str:
-    """The text an agent inserts: the article's title, its link, and the first words of its body."""
-    from django.urls import reverse
+def reply_snippet(article, *, link: str | None = None) -> str:
+    """The text an agent inserts: the article's title, its opening in whole sentences, and the
+    public link to the rest (never the agents' KB page, which a customer cannot open)."""
+    from helpdesk.public_urls import public_article_url
+    from helpdesk.summaries import summary
 
-    link = link or reverse("helpdesk:article", args=[article.pk])
-    summary = " ".join(article.body.split()[:words])
-    if len(article.body.split()) > words:
-        summary += " …"
-    return f"{article.title}\n{link}\n{summary}"
+    link = link or public_article_url(article.pk)
+    return "\n\n".join(part for part in (article.title, summary(article.body), link) if part)
 
 
 def _language(suggestion: Suggestion) -> str:
