@@ -17,3 +17,24 @@ document.addEventListener("change", function (event) {
   const control = event.target;
   if (control.form && control.hasAttribute && control.hasAttribute("data-submit-on-change")) control.form.submit();
 });
+
+// Links marked data-opens-dialog="<id>" open that <dialog> (e.g. "Rotate key…" asks before acting);
+// without JavaScript they lead to a confirmation page. Inside a dialog, [data-close-dialog] cancels.
+document.addEventListener("click", function (event) {
+  const opener = event.target.closest && event.target.closest("[data-opens-dialog]");
+  if (opener) {
+    const dialog = document.getElementById(opener.dataset.opensDialog);
+    if (dialog && typeof dialog.showModal === "function") {
+      event.preventDefault();
+      dialog.showModal();
+      const first = dialog.querySelector("select, button, [href]");
+      if (first) first.focus();
+    }
+    return;
+  }
+  const closer = event.target.closest && event.target.closest("dialog [data-close-dialog]");
+  if (closer) {
+    event.preventDefault();
+    closer.closest("dialog").close();
+  }
+});
