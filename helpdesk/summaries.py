@@ -12,8 +12,9 @@ import re
 # Where a sentence ends: after . ! ? … (Latin, Arabic ؟ and Urdu ۔ too) and any closing quote or
 # bracket, before white space that no closing mark follows (French « … ? » goes on); after the
 # full-width 。, or ！？ outside a quotation (CJK writes no space between sentences; 「…？」を… goes on).
+# A number alone before the full stop is a list item's ("… as follows: 1. Open …"), not an end.
 # The closing marks are captured, to stay with their sentence.
-_SENTENCE_END = re.compile(r"(?<=[.!?…؟۔])([\"'»”’)\]]*)\s+(?![»”’)\]])|(?<=[。])([」』）]*)\s*|(?<=[！？])()(?![」』）])\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?…؟۔])(?<!\s\d\.)(?<!\s\d\d\.)([\"'»”’)\]]*)\s+(?![»”’)\]])|(?<=[。])([」』）]*)\s*|(?<=[！？])()(?![」』）])\s*")
 _LIST_MARKER = re.compile(r"^(\d{1,3}[.)]|[-*•])$")
 # Ideographs, kana and hangul carry more per character: they count double against the length.
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")

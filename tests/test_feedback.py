@@ -31,6 +31,9 @@ def test_panel_records_suggestions_once_per_customer_message(agent_client, ticke
     assert Event.objects.filter(ticket=ticket, kind__in=["suggestions_shown", "no_answer"]).count() == 1
     html = first.content.decode()
     assert rows[0].article.title in html and "confidence" in html
+    # The passage shown is in whole sentences, not cut after 45 words with an ellipsis.
+    quote = html.split("<blockquote", 1)[1].split(">", 1)[1].split("</blockquote>", 1)[0]
+    assert "…" not in quote and quote.rstrip().endswith((".", "?", "!", "。"))
 
     latest = ticket.messages.filter(author_kind="customer").latest("id").pk
     assert panel(agent_client, ticket, after=latest).status_code == 204

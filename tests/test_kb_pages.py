@@ -95,12 +95,23 @@ def test_kb_list_shows_each_article_once_with_its_translations_by_category(agent
     assert html.count("<tr>") - html.count("<thead><tr>") == 2  # two articles, not three rows
     assert f'href="/desk/kb/{es.pk}/" lang="es"' in html and "Rastrea tu pedido" in html
     assert "2 articles" in html
+    # The Spanish-only article offers its missing English translation.
+    only_es = Article.objects.get(title="Cambiar la contraseña")
+    assert f'href="/desk/kb/{only_es.pk}/edit/?locale=en"' in html
 
 
 def test_kb_list_shows_the_translation_in_the_readers_language(agent_client, source):
     save_article(title="Rastrea tu pedido", body="x", locale="es", translation_group=source.translation_group)
     html = agent_client.get("/desk/kb/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert html.index("Rastrea tu pedido") < html.index("Track your order")  # shown first, the source below it
+
+
+def test_an_articles_page_links_the_public_page_customers_can_open(agent_client, source):
+    html = agent_client.get(f"/desk/kb/{source.pk}/").content.decode()
+    assert f'href="/help/articles/{source.pk}/" id="public-link"' in html
+    draft = save_article(title="Not yet", body="x", locale="en")
+    html = agent_client.get(f"/desk/kb/{draft.pk}/").content.decode()
+    assert 'id="public-link"' not in html and "customers cannot see it yet" in html
 
 
 def test_editor_tabs_flag_translations_older_than_the_source(agent_client, source):

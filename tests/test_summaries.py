@@ -27,6 +27,11 @@ def test_list_items_keep_their_numbers_and_lines():
     assert summary(body) == body
 
 
+def test_a_list_flattened_into_one_line_is_not_cut_after_its_numbers():
+    passage = "The time depends on how you paid: 1. Card: 3 to 5 days. 2. PayPal: one day."
+    assert summary(passage, length=40) == "The time depends on how you paid: 1. Card: 3 to 5 days."
+
+
 def test_the_first_sentence_is_kept_whole_however_long():
     body = "word " * 300 + "end. Second sentence."
     assert summary(body.strip(), length=100) == ("word " * 300 + "end.").strip()

@@ -19,6 +19,7 @@ class ArticleGroup:
     source: Article
     shown: Article
     translations: list[Article] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # locales of the knowledge base this article lacks
 
     @property
     def category(self) -> str:
@@ -54,12 +55,15 @@ def article_groups(*, q: str = "", locale: str = "", status: str = "", reader_la
     for article in members:
         by_group.setdefault(article.translation_group, []).append(article)
     reader = (reader_language or "").lower()
+    kb_locales = sorted(set(Article.objects.order_by().values_list("locale", flat=True).distinct()))
     groups = []
     for articles in by_group.values():
         source = articles[0]
         shown = next((a for a in articles if a.locale.lower() == reader), None) or next(
             (a for a in articles if a.locale.lower().split("-")[0] == reader.split("-")[0]), source)
-        groups.append(ArticleGroup(source=source, shown=shown, translations=articles))
+        have = {a.locale for a in articles}
+        groups.append(ArticleGroup(source=source, shown=shown, translations=articles,
+                                   missing=[loc for loc in kb_locales if loc not in have]))
     # Uncategorised articles last; within a category by the title the reader sees.
     groups.sort(key=lambda g: (not g.category, g.category.lower(), g.shown.title.lower()))
     page_obj = Paginator(groups, per_page).get_page(page)

@@ -209,6 +209,7 @@ class Precision:
     mrr: float | None
     tickets: int
     shown_at_most: int = 0  # the most suggestions the agents' panel showed on one ticket in the period
+    left_out: tuple[int, ...] = ()  # the k asked for that cannot be measured (k > shown_at_most)
 
 
 def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precision:
@@ -219,6 +220,7 @@ def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precisio
     MRR: for each ticket with any judged suggestion, 1/rank of its best-ranked helpful one (0 if none).
     """
     join, params = _ticket_language_join(p)
+    asked = ks
     with connection.cursor() as cursor:
         cursor.execute(f"""SELECT COALESCE(max(x.rank), 0) FROM helpdesk_suggestion x {join}
             WHERE x.ticket_id IS NOT NULL AND x.created_at >= %(start)s AND x.created_at < %(end)s""",
@@ -243,7 +245,8 @@ def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precisio
     tickets, reciprocal = row[-2], row[-1]
     at_k = {k: Rate(int(row[2 * i + 1]), int(row[2 * i])) for i, k in enumerate(ks)}
     return Precision(at_k=at_k, mrr=float(reciprocal) / tickets if tickets else None, tickets=tickets,
-                     shown_at_most=shown_at_most)
+                     shown_at_most=shown_at_most,
+                     left_out=tuple(k for k in asked if k > shown_at_most) if shown_at_most else ())
 
 
 # --- tickets by language over time ----------------------------------------------------------------

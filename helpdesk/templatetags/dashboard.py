@@ -49,6 +49,14 @@ def seconds(value) -> str:
 
 
 @register.filter
+def whole_sentences(text: str, length: int = 400) -> str:
+    """The opening of `text` in whole sentences (about `length` characters): never cut mid-sentence."""
+    from helpdesk.summaries import summary
+
+    return summary(text or "", length=int(length))
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
 

@@ -127,3 +127,30 @@ def test_without_javascript_the_key_actions_lead_to_a_confirmation_page(browser,
     page.get_by_role("button", name="Revoke key").click()
     expect(page.locator("#key-state")).to_contain_text("Revoked on")
     context.close()
+
+
+def test_unpublishing_an_article_asks_first_and_dismissing_keeps_it_published(page, live_server):
+    from helpdesk.models import Article
+    from helpdesk.services.knowledge import save_article
+
+    make_user("boss", "admin")
+    article = save_article(title="Gift cards", body="Gift cards never expire.", locale="en",
+                           status=Article.Status.PUBLISHED)
+    sign_in(page, live_server, "boss", PASSWORD)
+    page.goto(f"{live_server.url}/desk/kb/{article.pk}/edit/")
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.get_by_role("button", name="Unpublish").click()
+    page.wait_for_timeout(500)
+    assert asked == ["Unpublish this article? Customers and the widget stop seeing it at once."]
+    assert Article.objects.get(pk=article.pk).status == "published"
+
+    page.once("dialog", lambda d: answer(d, True))
+    page.get_by_role("button", name="Unpublish").click()
+    expect(page.get_by_role("button", name="Publish")).to_be_visible()
+    assert Article.objects.get(pk=article.pk).status == "draft"

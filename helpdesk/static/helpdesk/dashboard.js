@@ -38,3 +38,10 @@ document.addEventListener("click", function (event) {
     closer.closest("dialog").close();
   }
 });
+
+// Forms marked data-confirm="question" ask before an action that takes something away (unpublishing
+// an article customers read, discarding a colleague's edit); without JavaScript they submit as before.
+document.addEventListener("submit", function (event) {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
