@@ -75,7 +75,8 @@ class ArticleForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=300)
     body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 14}), required=False)
     locale = forms.CharField(label=_("Locale"), max_length=35, help_text=_("BCP 47 tag, e.g. en, es, pt-BR"))
-    category = forms.CharField(label=_("Category"), max_length=100, required=False)
+    category = forms.CharField(label=_("Category"), max_length=100, required=False,
+                               widget=forms.TextInput(attrs={"list": "kb-categories"}))
 
     def clean_locale(self):
         import langcodes

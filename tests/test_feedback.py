@@ -96,3 +96,18 @@ def test_feedback_endpoints_need_post(agent_client, ticket):
     s = Suggestion.objects.filter(ticket=ticket).first()
     assert agent_client.get(f"/desk/suggestions/{s.pk}/insert/").status_code == 405
     assert agent_client.get(f"/desk/suggestions/{s.pk}/feedback/").status_code == 405
+
+
+def test_the_panel_shows_the_latest_showing_only_not_two_lists_interleaved(agent_client, ticket):
+    # E.g. suggestions from full-text search alone while the knowledge base was still being embedded,
+    # then the ticket asked again once the vectors were there (what `make run` does on a first start).
+    from helpdesk.models import Article
+
+    a, b, c = Article.objects.filter(locale="es").order_by("id")[:3]
+    for rank, article in enumerate([a, b, c], 1):
+        Suggestion.objects.create(ticket=ticket, article=article, rank=rank, score=0.2, confidence=0.2, query="q")
+    for rank, article in enumerate([c, a], 1):
+        Suggestion.objects.create(ticket=ticket, article=article, rank=rank, score=0.8, confidence=0.8, query="q")
+    html = panel(agent_client, ticket).content.decode()
+    assert html.count('<li class="suggestion') == 2
+    assert html.index(c.title) < html.index(a.title) and b.title not in html

@@ -120,3 +120,10 @@ def test_editor_tabs_flag_translations_older_than_the_source(agent_client, sourc
     save_article(title=source.title, body="Open Orders, then Track.", locale="en", article=source)
     html = agent_client.get(f"/desk/kb/{source.pk}/edit/").content.decode()
     assert 'Spanish <code>es</code> <span class="badge cov-outdated">outdated</span>' in html
+
+
+def test_the_category_field_offers_the_categories_already_in_use(agent_client, source):
+    Article.objects.filter(pk=source.pk).update(category="Shipping")
+    for url in ("/desk/kb/new/", f"/desk/kb/{source.pk}/edit/"):
+        html = agent_client.get(url).content.decode()
+        assert 'list="kb-categories"' in html and '<datalist id="kb-categories"><option value="Shipping">' in html

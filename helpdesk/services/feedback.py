@@ -91,9 +91,16 @@ def show_ticket_suggestions(*, ticket, since=None) -> list[Suggestion]:
 
 
 def _latest_batch(qs) -> list[Suggestion]:
+    """The most recent showing only: its rows were written together, rank 1 first (ids ascending).
+
+    Merging showings (e.g. one from full-text search alone while the knowledge base was still being
+    embedded, and the one asked again after) would show the agent two lists interleaved by rank."""
+    first = qs.filter(rank=1).order_by("-id").values_list("id", flat=True).first()
+    if first is None:
+        return []
     seen, rows = set(), []
-    for row in qs.order_by("-created_at", "rank")[:50]:
+    for row in qs.filter(id__gte=first).order_by("rank", "id")[:50]:
         if row.article_id not in seen:
             seen.add(row.article_id)
             rows.append(row)
-    return sorted(rows, key=lambda r: r.rank)
+    return rows

@@ -61,6 +61,14 @@ def get_item(mapping, key):
     return mapping.get(key) if mapping else None
 
 
+@register.simple_tag
+def kb_categories() -> list[str]:
+    """The knowledge base's categories, offered while typing one (so "Billing" does not become "billing ")."""
+    from helpdesk.models import Article
+
+    return list(Article.objects.exclude(category="").order_by("category").values_list("category", flat=True).distinct())
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **kwargs) -> str:
     """The current query string with some parameters replaced (for sort and page links)."""
