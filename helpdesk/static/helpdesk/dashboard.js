@@ -7,6 +7,8 @@ document.addEventListener("htmx:afterRequest", function (event) {
   const reply = document.getElementById("id_body");
   if (!reply || !payload.text) return;
   reply.value = reply.value.trim() ? reply.value.replace(/\s+$/, "") + "\n\n" + payload.text : payload.text;
+  // Show the whole inserted answer for review before it is sent (up to 18 lines; it scrolls beyond).
+  reply.rows = Math.min(18, Math.max(reply.rows, reply.value.split("\n").length + 1));
   reply.focus();
   button.setAttribute("aria-pressed", "true");
 });
