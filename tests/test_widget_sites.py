@@ -123,3 +123,12 @@ def test_revoking_ends_the_grace_period_of_the_old_key_too(admin_client, client)
     response = client.post(f"/desk/widget/v1/{old}/sessions/", "{}", content_type="application/json",
                            HTTP_ORIGIN="https://shop.example.com")
     assert response.status_code == 403
+
+
+def test_a_grace_period_that_is_not_offered_is_refused_and_changes_nothing(admin_client):
+    site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
+    old = site.key
+    for bad in ("abc", "99999", "-1"):
+        assert admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/", {"grace_hours": bad}).status_code == 400
+    site.refresh_from_db()
+    assert site.key == old and site.previous_key == ""
