@@ -203,6 +203,8 @@ HELPDESK = {
     "IMAP_PROCESSED_FOLDER": os.environ.get("HELPDESK_IMAP_PROCESSED_FOLDER") or None,
     "INBOUND_WEBHOOK_SECRET": os.environ.get("HELPDESK_INBOUND_WEBHOOK_SECRET") or None,
     "MAILGUN_SIGNING_KEY": os.environ.get("HELPDESK_MAILGUN_SIGNING_KEY") or None,
+    "POSTMARK_INBOUND_SECRET": os.environ.get("HELPDESK_POSTMARK_INBOUND_SECRET") or None,
+    "SENDGRID_INBOUND_SECRET": os.environ.get("HELPDESK_SENDGRID_INBOUND_SECRET") or None,
 }
 # Stored inbound mail nobody processed (broker outage) is queued again; IMAP is polled only when set.
 CELERY_BEAT_SCHEDULE["sweep-inbound-email"] = {"task": "helpdesk.tasks_inbound.sweep_inbound_email", "schedule": 300.0}

@@ -103,8 +103,11 @@
     ".launcher { position: fixed; bottom: 20px; inset-inline-end: 20px; z-index: 2147483647;",
     "  display: inline-flex; align-items: center; gap: 8px; padding: 12px 18px; border: 0; border-radius: 999px;",
     "  background: #1f5eff; color: #fff; font-weight: 600; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }",
-    ".launcher:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, h2:focus-visible {",
-    "  outline: 3px solid #ffbf47; outline-offset: 2px; }",
+    // A dark ring with a gap shows on the white panel and on the host page; white on the blue header.
+    ".launcher:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible,",
+    "  h3:focus-visible, .notice:focus-visible, p:focus-visible {",
+    "  outline: 3px solid #0b1f4d; outline-offset: 2px; }",
+    ".close:focus-visible { outline-color: #fff; outline-offset: -4px; }",
     ".panel { position: fixed; bottom: 84px; inset-inline-end: 20px; z-index: 2147483647; display: flex;",
     "  flex-direction: column; width: min(380px, calc(100vw - 24px)); max-height: min(600px, calc(100vh - 110px));",
     "  background: #fff; border: 1px solid #d0d7e2; border-radius: 12px; box-shadow: 0 12px 32px rgba(0,0,0,.22);",
@@ -114,7 +117,7 @@
     ".head h2 { margin: 0; font-size: 17px; font-weight: 600; }",
     ".close { background: transparent; border: 0; color: #fff; font-size: 22px; line-height: 1; cursor: pointer;",
     "  padding: 4px 8px; }",
-    ".body { padding: 14px 16px 16px; overflow-y: auto; display: block; }",
+    ".body { flex: 1 1 auto; min-height: 0; padding: 14px 16px 16px; overflow-y: auto; display: block; }",
     "form.search { display: flex; gap: 8px; }",
     "label { display: block; font-weight: 600; margin: 0 0 6px; }",
     "input, textarea { display: block; width: 100%; padding: 9px 10px; border: 1px solid #98a2b3;",
@@ -141,6 +144,9 @@
     ".ticket { margin-top: 12px; }",
     ".ticket .field { margin: 0 0 10px; }",
     ".notice { margin: 12px 0 0; padding: 10px 12px; border-radius: 8px; background: #f2f6ff; }",
+    // Contact support stays in view under every list, article and answer: a person is always one click away.
+    ".foot { flex: none; padding: 10px 16px; border-top: 1px solid #eaecf0; background: #f9fafb; }",
+    ".foot .btn { width: 100%; }",
     ".sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);",
     "  white-space: nowrap; }"
   ].join("\n");
@@ -182,15 +188,16 @@
   var status = el("p", { "class": "status", id: "pd-status", role: "status", "aria-live": "polite" });
   var resultsHeading = el("p", { "class": "sr-only", id: "pd-results-label" });
   var results = el("ul", { "class": "results", id: "pd-results", "aria-labelledby": "pd-results-label" });
-  var contactBtn = el("button", { "class": "btn secondary", type: "button", hidden: true,
+  var contactBtn = el("button", { "class": "btn secondary", type: "button", id: "pd-contact",
     onclick: function () { showTicketForm(); } });
-  var searchView = el("div", { "class": "search-view" },
-    [searchLabel, searchForm, status, resultsHeading, results, contactBtn]);
+  var foot = el("div", { "class": "foot" }, [contactBtn]);
+  var searchView = el("div", { "class": "search-view" }, [searchLabel, searchForm, status, resultsHeading, results]);
   var articleView = el("article", { "class": "article", hidden: true, "aria-labelledby": "pd-article-title" });
   var ticketView = el("div", { "class": "ticket", hidden: true });
   var body = el("div", { "class": "body" }, [searchView, articleView, ticketView]);
   panel.appendChild(el("div", { "class": "head" }, [title, closeBtn]));
   panel.appendChild(body);
+  panel.appendChild(foot);
   root.appendChild(launcher);
   root.appendChild(panel);
   if (style) { shadow.appendChild(style); }
@@ -286,7 +293,10 @@
     searchView.hidden = view !== "search";
     articleView.hidden = view !== "article";
     ticketView.hidden = view !== "ticket";
+    foot.hidden = view === "ticket";  // the form is what it leads to
   }
+  // With no good answer, contacting support is the way forward: the footer's button becomes the primary one.
+  function emphasiseContact(on) { contactBtn.className = on ? "btn" : "btn secondary"; }
 
   function renderResults(items, recorded) {
     state.results = items;
@@ -306,7 +316,7 @@
     results.textContent = "";
     state.results = [];
     setStatus(t("noAnswer"));
-    contactBtn.hidden = false;
+    emphasiseContact(true);
   }
 
   function suggestAsYouType() {
@@ -328,7 +338,7 @@
     var seq = ++state.seq;
     if (state.lastRecorded && state.lastRecorded.text === text) { return Promise.resolve(state.lastRecorded.data); }
     setStatus(t("searching"));
-    contactBtn.hidden = true;
+    emphasiseContact(false);
     return sessionCall("queries/", { q: text }).then(function (data) {
       state.query = text;
       state.lastRecorded = { text: text, data: data };
@@ -464,7 +474,7 @@
     state.lastRecorded = null;
     ask(text).catch(showError);
   });
-  input.addEventListener("input", function () { contactBtn.hidden = true; suggestAsYouType(); });
+  input.addEventListener("input", function () { emphasiseContact(false); suggestAsYouType(); });
   input.addEventListener("keydown", function (event) {
     if (event.key === "ArrowDown" && results.firstChild) { event.preventDefault(); results.querySelector("button").focus(); }
   });
