@@ -154,3 +154,28 @@ def test_unpublishing_an_article_asks_first_and_dismissing_keeps_it_published(pa
     page.get_by_role("button", name="Unpublish").click()
     expect(page.get_by_role("button", name="Publish")).to_be_visible()
     assert Article.objects.get(pk=article.pk).status == "draft"
+
+
+def test_the_key_dialogs_and_the_confirmation_page_pass_axe_and_fit_a_phone(browser, live_server):
+    from tests.browser.a11y_support import serious_violations, with_axe
+
+    make_user("boss", "admin")
+    site = save_site(name="Shop", allowed_origins="https://shop.example.com")
+    for viewport in ({"width": 1366, "height": 768}, PHONE):
+        context = with_axe(browser.new_context(viewport=viewport))
+        page = context.new_page()
+        sign_in(page, live_server, "boss", PASSWORD)
+        page.goto(f"{live_server.url}/desk/widget-sites/{site.pk}/")
+        for opener in ("Rotate key…", "Revoke key…"):
+            page.get_by_role("link", name=opener).click()
+            expect(page.get_by_role("dialog")).to_be_visible()
+            assert serious_violations(page) == [], opener
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            page.keyboard.press("Escape")
+            expect(page.get_by_role("dialog")).to_be_hidden()
+        for action in ("rotate", "revoke"):
+            page.goto(f"{live_server.url}/desk/widget-sites/{site.pk}/{action}/")
+            assert serious_violations(page) == [], action
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        context.close()
+    assert WidgetSite.objects.get(pk=site.pk).key == site.key  # looking changed nothing
