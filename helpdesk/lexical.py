@@ -16,8 +16,10 @@ Queries are an OR of their lexemes (customers write long, informal text: an AND 
 never match). PostgreSQL finds the candidates through the GIN index; BM25 (k1=1.2, b=0.75) scores
 them. As for plain BM25 over whole articles: document frequencies count articles (a long
 article's title, repeated in each of its passages, is not made common by its own length) and
-lengths count words. The statistics are cached per process for a few minutes once the knowledge
-base is large — IDF needs to be roughly right, not exact to the last article saved.
+lengths count words. The statistics are cached per process until the knowledge-base version
+changes (`helpdesk.suggestion_cache`: bumped by every write to passages); without Redis, until a
+passage changes (small knowledge bases) or for a few minutes (large ones) — IDF needs to be roughly
+right, not exact to the last article saved.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import threading
 import time
 
 from django.db import connection
+
+from helpdesk import suggestion_cache
 
 # BCP 47 primary language → PostgreSQL text-search configuration shipped with PostgreSQL 16. The
 # language detector answers the macrolanguages `no` and `sh` when it cannot tell Bokmål from Nynorsk
@@ -48,9 +52,9 @@ _UNSPACED_RUN = re.compile(
 K1, B = 1.2, 0.75
 CANDIDATES = 400
 STATS_TTL_SECONDS = 300.0
-# Below this many passages the statistics are recomputed whenever a passage was added, changed or
-# removed (a cheap count and maxima tell), so a new knowledge base is searchable at once; above it
-# they are cached for STATS_TTL_SECONDS.
+# Without Redis's knowledge-base version: below this many passages the statistics are recomputed
+# whenever a passage was added, changed or removed (a cheap count and maxima tell), so a new
+# knowledge base is searchable at once; above it they are cached for STATS_TTL_SECONDS.
 SMALL_CORPUS = 2000
 MIN_CORPUS_FOR_COMMON = 50
 # Lexemes in more than this share of passages carry almost no IDF but match nearly every row.
@@ -99,11 +103,10 @@ class _Stats:
     passages were indexed with (configuration → the language tags of its passages)."""
 
     def __init__(self, total: int, passages: int, mean_length: float, frequencies: dict[str, int],
-                 configs: dict[str, list[str]]):
+                 configs: dict[str, list[str]], version: int | None = None, local_version: tuple = ()):
         self.total, self.passages, self.mean_length = total, passages, mean_length
         self.frequencies, self.configs = frequencies, configs
-        self.loaded_at = time.monotonic()
-        self.version: tuple = ()
+        self.loaded_at, self.version, self.local_version = time.monotonic(), version, local_version
 
     def idf(self, lexeme: str) -> float:
         df = self.frequencies.get(lexeme, 0)
@@ -124,14 +127,18 @@ def _corpus_stats() -> _Stats:
         cursor.execute("SELECT current_schema()")
         schema = cursor.fetchone()[0]
         cached = _stats.get(schema)
+        # Read before the statistics: a write meanwhile bumps it past what they are filed under.
+        version = suggestion_cache.kb_version()
         if cached is not None:
+            if version is not None and cached.version == version:
+                return cached
             if cached.passages >= SMALL_CORPUS:
                 if time.monotonic() - cached.loaded_at < STATS_TTL_SECONDS:
                     return cached
-            elif cached.version == _version(cursor):
+            elif version is None and cached.local_version == _version(cursor):
                 return cached
         with _stats_lock:
-            version = _version(cursor)
+            local_version = _version(cursor)
             # Frequencies count articles, not passages (ts_stat's ndoc): every passage repeats its
             # article's title, so per passage the title words of long articles looked common
             # (StackFAQ lexical NDCG@10 0.846 → 0.856 counting articles).
@@ -153,8 +160,8 @@ def _corpus_stats() -> _Stats:
                 configs.setdefault(text_search_config(language), []).append(language)
                 passages += n_passages
                 total += n_articles
-            stats = _Stats(total, passages, words / passages if passages else 1.0, frequencies, configs)
-            stats.version = version
+            stats = _Stats(total, passages, words / passages if passages else 1.0, frequencies, configs,
+                           version, local_version)
             _stats[schema] = stats
             return stats
 
