@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import policy
+from email.utils import parsedate_to_datetime
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -29,6 +31,14 @@ class Captured:
     @property
     def subject(self) -> str:
         return self.headers.get("Subject", "")
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When the message was written (its Date header), for people; the file name's stamp is for sorting."""
+        try:
+            return parsedate_to_datetime(self.headers.get("Date", ""))
+        except (TypeError, ValueError):
+            return None
 
 
 def capture_dir() -> Path | None:
