@@ -32,11 +32,14 @@ def test_a_customer_following_a_link_to_an_unpublished_article_gets_a_page_not_a
     assert "Secret." not in page and "Back to the open tickets" not in page  # no desk links for customers
 
 
-def test_every_dashboard_page_names_an_icon_that_is_served(client, agent):
+def test_dashboard_and_public_pages_name_an_icon_that_is_served(client, agent):
     # Without one, every page's first visit logs a 404 for /favicon.ico in the browser console.
     from django.contrib.staticfiles import finders
 
+    article = save_article(title="Track your order", body="Open Orders.", locale="en",
+                           status=Article.Status.PUBLISHED)
+    public = client.get(f"/help/articles/{article.pk}/").content.decode()
     client.force_login(agent)
-    page = client.get("/desk/").content.decode()
-    assert 'rel="icon"' in page and "favicon.svg" in page
+    for page in (client.get("/desk/").content.decode(), public):
+        assert 'rel="icon"' in page and "favicon.svg" in page
     assert finders.find("helpdesk/favicon.svg")
