@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import Max, Min
 
-from helpdesk.demo.history import generate_history
+from helpdesk.demo.history import REQUESTER_NAMES, generate_history
 from helpdesk.models import Event, Ticket
 from helpdesk.selectors import metrics
 from tests.dashboard_support import hashing_encoder  # noqa: F401
@@ -33,3 +33,9 @@ def test_history_spreads_over_the_weeks_and_feeds_every_metric(hashing_encoder):
     assert metrics.content_gaps(p)
     assert len(metrics.tickets_by_language(p)["labels"]) >= 3
     assert Event.objects.filter(kind=Event.Kind.TICKET_RESOLVED).count() == counts["solved"]
+
+    # The queue reads like real customers: an Arabic question is not signed "Sam", a German one not "Omar".
+    tickets = Ticket.objects.filter(channel=Ticket.Channel.WIDGET).values_list("language", "requester_name")
+    assert tickets
+    for language, name in tickets:
+        assert name in REQUESTER_NAMES[language], (language, name)
