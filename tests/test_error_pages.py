@@ -43,3 +43,13 @@ def test_dashboard_and_public_pages_name_an_icon_that_is_served(client, agent):
     for page in (client.get("/desk/").content.decode(), public):
         assert 'rel="icon"' in page and "favicon.svg" in page
     assert finders.find("helpdesk/favicon.svg")
+
+
+def test_a_server_error_shows_a_page_that_says_what_happened_and_offers_a_way_back(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/desk/"))
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in page and "Please try again in a moment" in page
+    assert 'href="/desk/"' in page
