@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from helpdesk.views import agent, api, inbound, json_api, kb, mail, mail_admin, revisions, uploads, widget, widget_sites
+from helpdesk.views import (agent, api, inbound, json_api, kb, mail, mail_admin, revisions, uploads, widget,
+                            widget_catalog, widget_sites)
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("widget-sites/<int:pk>/", widget_sites.site_edit, name="widget-site"),
     path("widget-sites/<int:pk>/rotate/", widget_sites.rotate, name="widget-site-rotate"),
     path("widget-sites/<int:pk>/revoke/", widget_sites.revoke, name="widget-site-revoke"),
+    path("widget/v1/catalog.json", widget_catalog.catalog, name="widget-catalog"),
     path("widget/v1/<str:key>/sessions/", widget.sessions, name="widget-sessions"),
     path("widget/v1/<str:key>/suggest/", widget.suggest, name="widget-suggest"),
     path("widget/v1/<str:key>/queries/", widget.queries, name="widget-queries"),

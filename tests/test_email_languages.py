@@ -4,14 +4,11 @@ adding a language without translating the email strings fails here."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.utils.html import strip_tags
 
-import helpdesk
+from helpdesk import catalogs
 from helpdesk.models import Article, OutboundEmail
 from helpdesk.services import email_out
 from helpdesk.services.tickets import open_ticket, post_message
@@ -19,7 +16,6 @@ from tests.dashboard_support import agent  # noqa: F401  (fixture)
 from tests.mail_support import html_of, smtp_server, text_of  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
-WIDGET_JS = Path(helpdesk.__file__).resolve().parent / "static" / "helpdesk" / "widget" / "widget.js"
 # The English words around the agent's text and the articles; none may be left in another language's email.
 ENGLISH = ["Please type your reply above this line", "Hello", "Your request #", "Reply to this email",
            "Thank you for writing", "We received your request", "While you wait", "This answered my question",
@@ -27,7 +23,7 @@ ENGLISH = ["Please type your reply above this line", "Hello", "Your request #", 
 
 
 def shipped_languages() -> list[str]:
-    widget = set(re.findall(r"^ {4}([a-z]{2,3}(?:-[A-Za-z]+)?): \{", WIDGET_JS.read_text(encoding="utf-8"), re.M))
+    widget = set(catalogs.widget_catalog()["languages"])  # the widget's languages, from its .po files
     return sorted({code for code, _ in settings.LANGUAGES} | widget)
 
 

@@ -147,22 +147,21 @@ def generate_history(*, weeks: int = 8, seed: int = 7) -> dict:
     return counts
 
 
-# Requesters named as people who write in that language do (an agent reading "Sam" above an Arabic question
-# or "Omar" above a German one took it for a data bug). Eight names each: the seeded draw stays the same.
-REQUESTER_NAMES = {
-    "en": ["Emily", "James", "Olivia", "Daniel", "Grace", "Ryan", "Chloe", "Liam"],
-    "es": ["Lucía", "Mateo", "Sofía", "Diego", "Valentina", "Javier", "Carmen", "Pablo"],
-    "fr": ["Camille", "Louis", "Chloé", "Hugo", "Manon", "Julien", "Léa", "Théo"],
-    "de": ["Lea", "Jonas", "Anna", "Lukas", "Marie", "Felix", "Sophie", "Paul"],
-    "pt": ["Inês", "João", "Beatriz", "Tiago", "Mariana", "Rafael", "Ana", "Pedro"],
-    "ar": ["Karim", "Omar", "Layla", "Youssef", "Fatima", "Ahmed", "Noor", "Hassan"],
-    "ja": ["Yuki", "Haruto", "Sakura", "Ren", "Aoi", "Sota", "Hina", "Daiki"],
+# Requesters whose names fit the language they write in (a Japanese question from "Jonas" reads wrong).
+NAMES = {
+    "en": [("Emily Carter", "emily.carter"), ("James Whitfield", "j.whitfield"), ("Sam Porter", "sam.porter")],
+    "es": [("Ana Martínez", "ana.martinez"), ("Diego Herrera", "diego.herrera"), ("Carmen Ruiz", "carmen.ruiz")],
+    "fr": [("Léa Moreau", "lea.moreau"), ("Julien Lefèvre", "julien.lefevre"), ("Manon Girard", "manon.girard")],
+    "de": [("Jonas Weber", "jonas.weber"), ("Lena Hoffmann", "lena.hoffmann"), ("Felix Schulz", "felix.schulz")],
+    "pt": [("Inês Carvalho", "ines.carvalho"), ("Thiago Almeida", "thiago.almeida"), ("Beatriz Souza", "bia.souza")],
+    "ar": [("عمر الخطيب", "omar.alkhatib"), ("ليلى منصور", "layla.mansour"), ("كريم حداد", "karim.haddad")],
+    "ja": [("山本 優希", "yuki.yamamoto"), ("中村 健太", "kenta.nakamura"), ("小林 彩", "aya.kobayashi")],
 }
 
 
 def _file(file_ticket, session, text, language, at, rng):
-    name = rng.choice(REQUESTER_NAMES.get(language, REQUESTER_NAMES["en"]))
-    return file_ticket(session=session, email=f"customer{rng.randint(1, 400)}@example.com", name=name,
+    name, mailbox = rng.choice(NAMES.get((language or "en").split("-")[0], NAMES["en"]))
+    return file_ticket(session=session, email=f"{mailbox}{rng.randint(1, 99)}@example.com", name=name,
                        message=text, at=at)
 
 

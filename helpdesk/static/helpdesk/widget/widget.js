@@ -8,55 +8,29 @@
 */
 (function () {
   "use strict";
-  var STRINGS = {
-    en: {
-      launcher: "Help", title: "How can we help?", close: "Close help",
-      searchLabel: "Ask a question", placeholder: "Type your question…", search: "Search",
-      suggestions: "Suggested articles", found: "{n} articles found", foundOne: "1 article found",
-      searching: "Searching…", noAnswer: "We don't have a good answer to that yet.",
-      contact: "Contact support", back: "Back to results",
-      helpfulQuestion: "Did this answer your question?", yes: "Yes", no: "No",
-      thanks: "Great! Glad we could help.",
-      ticketIntro: "Send us your question and we'll answer by email.",
-      email: "Your email", name: "Your name (optional)", message: "Message", send: "Send",
-      sent: "Thanks! Your request has been sent. We'll reply by email.",
-      invalidEmail: "Please enter a valid email address.",
-      tooMany: "Too many requests. Please wait a moment and try again.",
-      tooLong: "Please shorten your question.", error: "Something went wrong. Please try again."
-    },
-    es: {
-      launcher: "Ayuda", title: "¿En qué podemos ayudarte?", close: "Cerrar la ayuda",
-      searchLabel: "Haz una pregunta", placeholder: "Escribe tu pregunta…", search: "Buscar",
-      suggestions: "Artículos sugeridos", found: "{n} artículos encontrados", foundOne: "1 artículo encontrado",
-      searching: "Buscando…", noAnswer: "Todavía no tenemos una buena respuesta para eso.",
-      contact: "Contactar con soporte", back: "Volver a los resultados",
-      helpfulQuestion: "¿Respondió esto a tu pregunta?", yes: "Sí", no: "No",
-      thanks: "¡Genial! Nos alegra haberte ayudado.",
-      ticketIntro: "Envíanos tu pregunta y te responderemos por correo electrónico.",
-      email: "Tu correo electrónico", name: "Tu nombre (opcional)", message: "Mensaje", send: "Enviar",
-      sent: "¡Gracias! Hemos recibido tu solicitud. Te responderemos por correo electrónico.",
-      invalidEmail: "Introduce una dirección de correo electrónico válida.",
-      tooMany: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
-      tooLong: "Acorta tu pregunta, por favor.", error: "Algo salió mal. Inténtalo de nuevo."
-    },
-    ar: {
-      launcher: "مساعدة", title: "كيف يمكننا مساعدتك؟", close: "إغلاق المساعدة",
-      searchLabel: "اطرح سؤالاً", placeholder: "اكتب سؤالك…", search: "بحث",
-      suggestions: "مقالات مقترحة", found: "تم العثور على {n} مقالات", foundOne: "تم العثور على مقالة واحدة",
-      searching: "جارٍ البحث…", noAnswer: "ليس لدينا إجابة جيدة على ذلك بعد.",
-      contact: "تواصل مع الدعم", back: "العودة إلى النتائج",
-      helpfulQuestion: "هل أجاب هذا عن سؤالك؟", yes: "نعم", no: "لا",
-      thanks: "رائع! يسعدنا أننا ساعدناك.",
-      ticketIntro: "أرسل إلينا سؤالك وسنرد عليك عبر البريد الإلكتروني.",
-      email: "بريدك الإلكتروني", name: "اسمك (اختياري)", message: "الرسالة", send: "إرسال",
-      sent: "شكراً! تم إرسال طلبك. سنرد عليك عبر البريد الإلكتروني.",
-      invalidEmail: "يرجى إدخال عنوان بريد إلكتروني صالح.",
-      tooMany: "طلبات كثيرة جداً. يرجى الانتظار قليلاً ثم المحاولة مرة أخرى.",
-      tooLong: "يرجى اختصار سؤالك.", error: "حدث خطأ ما. يرجى المحاولة مرة أخرى."
-    }
+  // The English strings are the msgids of the "djangojs" gettext domain (`makemessages -d djangojs`
+  // finds gettext_noop); translations come from catalog.json, generated from the .po files
+  // (`python manage.py build_widget_catalog`) and fetched from the desk (/desk/widget/v1/catalog.json).
+  function gettext_noop(text) { return text; }
+  var EN = {
+    launcher: gettext_noop("Help"), title: gettext_noop("How can we help?"), close: gettext_noop("Close help"),
+    searchLabel: gettext_noop("Ask a question"), placeholder: gettext_noop("Type your question…"),
+    search: gettext_noop("Search"), suggestions: gettext_noop("Suggested articles"),
+    found: gettext_noop("Articles found: {n}"), foundOne: gettext_noop("1 article found"),
+    searching: gettext_noop("Searching…"), noAnswer: gettext_noop("We don't have a good answer to that yet."),
+    contact: gettext_noop("Contact support"), back: gettext_noop("Back to results"),
+    helpfulQuestion: gettext_noop("Did this answer your question?"), yes: gettext_noop("Yes"), no: gettext_noop("No"),
+    thanks: gettext_noop("Great! Glad we could help."),
+    ticketIntro: gettext_noop("Send us your question and we'll answer by email."),
+    email: gettext_noop("Your email"), name: gettext_noop("Your name (optional)"), message: gettext_noop("Message"),
+    send: gettext_noop("Send"), sent: gettext_noop("Thanks! Your request has been sent. We'll reply by email."),
+    invalidEmail: gettext_noop("Please enter a valid email address."),
+    tooMany: gettext_noop("Too many requests. Please wait a moment and try again."),
+    tooLong: gettext_noop("Please shorten your question."), error: gettext_noop("Something went wrong. Please try again.")
   };
+  // Until catalog.json arrives (or if it cannot), English only.
+  var CATALOG = { languages: { en: { dir: "ltr" } }, aliases: {}, messages: {} };
 
-  var RTL = ["ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"];
   var DEBOUNCE_MS = 250;
 
   var script = document.currentScript;
@@ -66,23 +40,39 @@
   var apiBase = apiOrigin + "/desk/widget/v1/" + encodeURIComponent(siteKey) + "/";
   var storageKey = "polyglot-desk-session:" + siteKey;
 
-  function primary(tag) { return String(tag || "").toLowerCase().split(/[-_]/)[0]; }
-  function supported(tag) { var p = primary(tag); return STRINGS[p] ? p : null; }
+  // The shipped language for a BCP 47 tag ("fr-CA" → "fr", "zh-Hant-TW" → "zh-hant"), as
+  // helpdesk.languages.shipped_language does on the server.
+  function supported(tag) {
+    var parts = String(tag || "").toLowerCase().replace(/_/g, "-").split("-");
+    if (!parts[0]) { return null; }
+    if (parts[0] === "zh" && (parts.indexOf("hant") > 0 || parts.indexOf("hans") > 0)) {
+      return parts.indexOf("hant") > 0 ? "zh-hant" : "zh-hans";
+    }
+    var candidates = [parts.slice(0, 2).join("-"), parts[0]];
+    for (var i = 0; i < candidates.length; i++) {
+      var code = CATALOG.aliases[candidates[i]] || candidates[i];
+      if (CATALOG.languages[code]) { return code; }
+    }
+    return null;
+  }
   function browserLanguage() {
     var tags = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
     for (var i = 0; i < tags.length; i++) { if (supported(tags[i])) { return supported(tags[i]); } }
     return "en";
   }
-  function dirOf(tag) { return RTL.indexOf(primary(tag)) >= 0 ? "rtl" : "ltr"; }
+  function dirOf(code) { return (CATALOG.languages[code] || {}).dir === "rtl" ? "rtl" : "ltr"; }
+  function uiLanguage() {
+    var chosen = script.getAttribute("data-locale");
+    return (chosen && supported(chosen)) || browserLanguage();
+  }
 
   var state = {
-    lang: script.getAttribute("data-locale") ? (supported(script.getAttribute("data-locale")) || browserLanguage())
-      : browserLanguage(),
+    lang: "en",
     session: null, pending: null, query: "", lastRecorded: null, results: [], article: null, timer: null, seq: 0
   };
   function t(name, n) {
-    var table = STRINGS[state.lang] || STRINGS.en;
-    var text = table[name] || STRINGS.en[name] || name;
+    var msgid = EN[name] || name;
+    var text = (CATALOG.messages[state.lang] || {})[msgid] || msgid;
     return n === undefined ? text : text.replace("{n}", String(n));
   }
 
@@ -488,8 +478,16 @@
     if (event.key === "Escape") { event.preventDefault(); toggle(false); }
   });
 
-  applyLanguage();
   function mount() { (document.body || document.documentElement).appendChild(host); }
-  if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
+  // The launcher appears once its words are known: one small cached file, the same for every site.
+  fetch(apiOrigin + "/desk/widget/v1/catalog.json", { mode: "cors", credentials: "omit" }).then(function (response) {
+    return response.ok ? response.json() : null;
+  }).then(function (catalog) {
+    if (catalog && catalog.languages) { CATALOG = catalog; }
+  }).catch(function () { /* English it is */ }).then(function () {
+    state.lang = uiLanguage();
+    applyLanguage();
+    if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
+  });
   window.__polyglotDeskWidget = { host: host, open: function () { toggle(true); } };
 })();
