@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from email import policy
-from email.utils import parsedate_to_datetime
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -33,11 +32,11 @@ class Captured:
         return self.headers.get("Subject", "")
 
     @property
-    def sent_at(self) -> datetime | None:
-        """When the message was written (its Date header), for people; the file name's stamp is for sorting."""
+    def received_at(self) -> datetime | None:
+        """When the capture server received it: its file name starts with that UTC time."""
         try:
-            return parsedate_to_datetime(self.headers.get("Date", ""))
-        except (TypeError, ValueError):
+            return datetime.strptime(self.name[:15], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+        except ValueError:
             return None
 
 
