@@ -234,8 +234,17 @@ globals().update(mail_settings.from_environment(os.environ))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"helpdesk": {"handlers": ["console"], "level": os.environ.get("HELPDESK_LOG_LEVEL", "INFO")}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Django's own defaults print a 500's traceback only with DEBUG=1 (and otherwise mail it to ADMINS,
+        # usually empty): without this, a production error left nothing in the web server's log.
+        "server_errors": {"class": "logging.StreamHandler", "level": "ERROR", "filters": ["require_debug_false"]},
+    },
+    "loggers": {
+        "helpdesk": {"handlers": ["console"], "level": os.environ.get("HELPDESK_LOG_LEVEL", "INFO")},
+        "django.request": {"handlers": ["server_errors"], "level": "ERROR"},
+    },
 }
 
 # --- Hostile input, response headers (issue 13, "sec"): keep these together -------------------------
