@@ -184,6 +184,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unembedded": {"task": "helpdesk.tasks.sweep_unembedded", "schedule": 60.0},
     # Emails whose task was lost are queued again; sends cut off mid-way are marked uncertain.
     "sweep-outbound-email": {"task": "helpdesk.tasks_email.sweep_outbound_email", "schedule": 60.0},
+    # Imports no task holds any more (a killed worker, a lost message) carry on where they stopped.
+    "sweep-imports": {"task": "helpdesk.tasks_imports.sweep_imports", "schedule": 60.0},
 }
 
 HELPDESK = {
