@@ -36,6 +36,13 @@ def worker_env() -> dict[str, str]:
             "DATABASE_APPLICATION_NAME": "polyglot-worker"}
 
 
+def worker_concurrency() -> str:
+    """Pool processes of the worker (WORKER_CONCURRENCY, default 2): with one, a long import holds the
+    only process and embedding waits for it to end; with two, the import's passages are embedded
+    while it is still writing (each process holds its own model, ~50 MB with the default encoder)."""
+    return os.environ.get("WORKER_CONCURRENCY") or "2"
+
+
 def web_argv(port: int, *, host: str = "127.0.0.1", server: str = "granian") -> list[str]:
     """The command serving the desk on host:port. `granian` is what `make run` and docker use
     (`python -m config.serve`); the others are there to measure it against (bench widget_load)."""
@@ -79,7 +86,8 @@ def add_programs(supervisor: Supervisor, var_dir: Path, *, web_port: int, host: 
     # killed beat is restarted; its pid file refuses a second copy on the same schedule.
     # Stopped with SIGQUIT: Celery's soft shutdown gives running tasks CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT
     # seconds, then hands them back to the broker (SIGTERM would wait for them however long they take).
-    supervisor.add("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings", "-c", "1",
+    supervisor.add("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings",
+                              "-c", worker_concurrency(),
                               "-l", "info", "-n", "desk@%h", "--without-gossip", "--without-mingle"], env=worker_env(),
                    stop_signal=signal.SIGQUIT, stop_timeout=30)
     supervisor.add("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info",

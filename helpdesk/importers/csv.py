@@ -17,13 +17,25 @@ def _undo_formula_guard(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
+def _dialect(text: str):
+    """The delimiter under which the header row names a title and a body column; the sniffer only
+    when none does. Sniffing the first rows alone misreads files whose bodies hold quoted
+    paragraphs with commas and semicolons (most exports)."""
+    header = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        row = next(csv.reader([header], delimiter=delimiter), [])
+        if {"title", "body"} <= set(field_names(row)):
+            return type("Dialect", (csv.excel,), {"delimiter": delimiter})
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
 def parse(name: str, data: bytes) -> list[Record]:
     text = decode_text(data)
     csv.field_size_limit(FIELD_LIMIT)
-    try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = _dialect(text)
     reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
     try:
         header = next(reader, None)
