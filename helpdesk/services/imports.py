@@ -507,21 +507,44 @@ def _existing_by_key(keys: list[tuple]) -> dict[tuple, Article]:
 
 
 def _create(articles: list[Article], outcome: Outcome) -> None:
-    """Insert new articles, their passages and the passages' search vectors."""
+    """Insert new articles, their passages and the passages' search vectors: two statements whose
+    columns travel as arrays (unnest), rather than an INSERT with a parameter per value — the
+    difference between ~150 and ~300 articles/s on the 2-core machine."""
     if not articles:
         return
-    Article.objects.bulk_create(articles)
-    words = conf.get("CHUNK_WORDS")
-    chunks = [
-        Chunk(article=article, ordinal=p.ordinal, text=p.text, passage=p.body, content_hash=p.content_hash,
-              language=article.locale)
-        for article in articles for p in chunk_article(article.title, article.body, max_words=words)
-    ]
-    Chunk.objects.bulk_create(chunks, batch_size=1000)
-    lexical.update_search_vectors([c.id for c in chunks])
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO helpdesk_article (title, body, locale, translation_group, status, category, external_id,"
+            " created_at, updated_at, published_at)"
+            " SELECT t, b, l, g, s, c, e, %s, %s, p FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[],"
+            " %s::text[], %s::text[], %s::text[], %s::timestamptz[]) WITH ORDINALITY AS u(t, b, l, g, s, c, e, p, n)"
+            " ORDER BY n RETURNING id",
+            [now, now, *_columns([(a.title, a.body, a.locale, a.translation_group, a.status, a.category,
+                                   a.external_id, a.published_at) for a in articles], 8)],
+        )
+        for article, (article_id,) in zip(articles, cursor.fetchall()):
+            article.id, article.created_at, article.updated_at = article_id, now, now
+        words = conf.get("CHUNK_WORDS")
+        rows = [(article.id, p.ordinal, p.text, p.body, p.content_hash, article.locale,
+                 lexical.text_search_config(article.locale), lexical.segment(p.text))
+                for article in articles for p in chunk_article(article.title, article.body, max_words=words)]
+        cursor.execute(
+            "INSERT INTO helpdesk_chunk (article_id, ordinal, text, passage, content_hash, language, search_vector,"
+            " encoder, next_encoder, embed_attempts, embed_error, created_at, updated_at)"
+            " SELECT a, o, t, p, h, l, to_tsvector(cfg::regconfig, seg), '', '', 0, '', %s, %s"
+            " FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[]) AS u(a, o, t, p, h, l, cfg, seg)",
+            [now, now, *_columns(rows, 8)],
+        )
     outcome.created += len(articles)
     outcome.article_ids.extend(a.id for a in articles)
     outcome.changed_ids.extend(a.id for a in articles)
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as column lists (psycopg sends a list as an array, a tuple as a record)."""
+    return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(width)]
 
 
 def _link(job: ImportJob, article_ids: list[int]) -> None:
