@@ -207,7 +207,7 @@ def drill(stack, args) -> dict:
     embedded.stop_postgres()
     say(f"{t()} fault 4: PostgreSQL stopped {moment}")
     time.sleep(args.postgres_outage)
-    embedded.postgres_settings()
+    _start_postgres()
     connections.close_all()
     faults_over = time.monotonic()
     say(f"{t()}          PostgreSQL started again; no further action: waiting for recovery ({load()})")
@@ -230,6 +230,21 @@ def drill(stack, args) -> dict:
         f"duplicates {state['duplicates']}, stranded jobs {state['stranded_jobs']}; "
         f"time to full recovery after the last fault {recovered:.0f} s ({load()})")
     return result
+
+
+def _start_postgres() -> None:
+    """Start the stopped embedded PostgreSQL again (pgserver keeps a handle per folder that would
+    only report the server it started first, so it is asked to make sure the server runs)."""
+    import warnings
+
+    from config import embedded
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    pgserver.get_server(embedded.var_dir() / "postgres", cleanup_mode=None).ensure_postgres_running()
+    embedded.postgres_settings()
 
 
 def _state(expected: int, encoder: str) -> dict:
