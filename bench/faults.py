@@ -1,12 +1,12 @@
 """Fault drill: imports on a fresh desk while its processes are killed and its services stopped.
 
 On a new var folder (its own PostgreSQL and Redis) `config.stack.start_stack` starts the desk as
-`make run` does (supervised Celery worker with two pool processes, beat, web). Five uploads of
+`make run` does (supervised Celery worker for imports, embedder, beat, web). Five uploads of
 ARTICLES/5 articles each (CSV files in a ZIP) are made, one before each fault, which strikes while
 that upload is being imported or embedded:
 
-  1. every pool process of the worker SIGKILLed            (Celery replaces them)
-  2. the worker's main process SIGKILLed                    (the supervisor restarts it)
+  1. every pool process of the worker and the embedder SIGKILLed   (Celery replaces them)
+  2. the main processes of the worker and the embedder SIGKILLed   (the supervisor restarts them)
   3. Redis stopped for REDIS_OUTAGE seconds (30), an upload made while it is down
   4. PostgreSQL stopped for POSTGRES_OUTAGE seconds (60)
 
@@ -170,25 +170,28 @@ def drill(stack, args) -> dict:
             time.sleep(0.05)
         return f"while import #{job.id} was still {job.status}"
 
-    worker = stack["worker"]
-    _wait(lambda: psutil.Process(worker.pid).children(), 120, "the worker's pool processes")
+    workers = [stack["worker"], stack["embedder"]]
+    for program in workers:
+        _wait(lambda: psutil.Process(program.pid).children(), 120, f"the {program.name}'s pool processes")
 
     # 1. The pool processes.
     job = upload(1)
     moment = when_busy(job)
-    children = psutil.Process(worker.pid).children()
+    children = [c for program in workers for c in psutil.Process(program.pid).children()]
     for child in children:
         os.kill(child.pid, signal.SIGKILL)
-    say(f"{t()} fault 1: SIGKILLed the worker's {len(children)} pool processes {moment}")
+    say(f"{t()} fault 1: SIGKILLed the {len(children)} pool processes of the worker and the embedder {moment}")
 
-    # 2. The main worker process.
+    # 2. The main processes.
     job = upload(2)
     moment = when_busy(job)
-    pid = worker.pid
-    os.kill(pid, signal.SIGKILL)
-    say(f"{t()} fault 2: SIGKILLed the worker's main process {pid} {moment}")
-    _wait(lambda: worker.running and worker.pid != pid, 60, "the supervisor to restart the worker")
-    say(f"{t()}          the supervisor restarted it as {worker.pid}")
+    pids = [program.pid for program in workers]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    say(f"{t()} fault 2: SIGKILLed the main processes of the worker and the embedder {pids} {moment}")
+    for program, pid in zip(workers, pids):
+        _wait(lambda: program.running and program.pid != pid, 60, f"the supervisor to restart the {program.name}")
+    say(f"{t()}          the supervisor restarted them as {[p.pid for p in workers]}")
 
     # 3. Redis.
     job = upload(3)
@@ -225,7 +228,7 @@ def drill(stack, args) -> dict:
         time.sleep(1.0)
     recovered = time.monotonic() - faults_over
     result = {**state, "articles_expected": expected, "recovery_seconds": round(recovered, 1),
-              "worker_restarts": worker.restarts, "load_average": round(os.getloadavg()[0], 1)}
+              "worker_restarts": sum(p.restarts for p in workers), "load_average": round(os.getloadavg()[0], 1)}
     say(f"\narticles missing {state['articles_missing']}, passages unembedded {state['passages_unembedded']}, "
         f"duplicates {state['duplicates']}, stranded jobs {state['stranded_jobs']}; "
         f"time to full recovery after the last fault {recovered:.0f} s ({load()})")

@@ -280,11 +280,11 @@ def phase_upload(megabytes: int) -> None:
     rows = write_upload_zip(path, megabytes, member_bytes=conf.get("IMPORT_MAX_FILE_BYTES") - 100_000)
     size = path.stat().st_size
     print(f"\n2. upload: a {size / 1e6:.0f} MB ZIP ({rows:,} CSV rows in {size // 19_000_000 + 1} files) POSTed to the "
-          f"served desk (granian web, Celery worker -c 2, beat)", flush=True)
+          f"served desk (granian web, Celery worker and embedder, beat)", flush=True)
     env = {k: v for k, v in _stack_env().items() if v}
     port = free_port()
     stack = start_stack(VAR / "stack", web_port=port, env=env)
-    sampler = MemorySampler(stack, ["web", "worker"])
+    sampler = MemorySampler(stack, ["web", "worker", "embedder"])
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, stack)
@@ -302,8 +302,9 @@ def phase_upload(megabytes: int) -> None:
         assert response.status_code == 302, (response.status_code, response.text[-2000:])
         job_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
         web_peak = (sampler.largest["web"], sampler.total["web"])
-        print(f"   uploaded in {upload_s:.1f} s; web processes at rest {before['web'][0]:.0f} MiB largest / "
-              f"{before['web'][1]:.0f} MiB all; worker {before['worker'][0]:.0f} / {before['worker'][1]:.0f} MiB", flush=True)
+        print(f"   uploaded in {upload_s:.1f} s; at rest (largest process / all): web {before['web'][0]:.0f} / "
+              f"{before['web'][1]:.0f} MiB, worker {before['worker'][0]:.0f} / {before['worker'][1]:.0f} MiB, embedder "
+              f"{before['embedder'][0]:.0f} / {before['embedder'][1]:.0f} MiB", flush=True)
         first_embedded = None
         while True:
             job = ImportJob.objects.get(id=job_id)
@@ -322,7 +323,9 @@ def phase_upload(megabytes: int) -> None:
         print(f"   PEAK MEMORY web: {web_peak[0]:.0f} MiB largest process during the upload "
               f"({max(web_peak[0], sampler.largest['web']):.0f} MiB until the import ended; "
               f"{sampler.total['web']:.0f} MiB all web processes together); worker: {sampler.largest['worker']:.0f} MiB "
-              f"largest process ({sampler.total['worker']:.0f} MiB main + pool together); target < 500 MiB each; "
+              f"largest process ({sampler.total['worker']:.0f} MiB main + pool together); embedder "
+              f"{sampler.largest['embedder']:.0f} MiB largest ({sampler.total['embedder']:.0f} MiB together); "
+              f"target < 500 MiB each; "
               f"{load()}", flush=True)
         del settings
     finally:
@@ -344,8 +347,8 @@ def phase_embed(passages: int, worker_threads: str) -> None:
     texts = list(Chunk.objects.filter(id__in=ids).order_by("id").values_list("text", flat=True))
     print(f"\n3. embed: {len(ids):,} passages ({sum(map(len, texts)) / len(texts):.0f} characters on average)", flush=True)
 
-    previous = os.environ.get("WORKER_CONCURRENCY")
-    os.environ["WORKER_CONCURRENCY"] = "1"  # one pool process, as many threads as the raw model gets
+    previous = os.environ.get("EMBEDDER_CONCURRENCY")
+    os.environ["EMBEDDER_CONCURRENCY"] = "1"  # one pool process, as many threads as the raw model gets
     env = {k: v for k, v in _stack_env().items() if v}
     stack = start_stack(VAR / "embed-stack", web_port=free_port(), env=env)
     try:
@@ -360,9 +363,9 @@ def phase_embed(passages: int, worker_threads: str) -> None:
     finally:
         stack.stop()
         if previous is None:
-            os.environ.pop("WORKER_CONCURRENCY", None)
+            os.environ.pop("EMBEDDER_CONCURRENCY", None)
         else:
-            os.environ["WORKER_CONCURRENCY"] = previous
+            os.environ["EMBEDDER_CONCURRENCY"] = previous
     pipeline_rate = (len(ids) - 1) / pipeline_s
 
     encoder = get_encoder()
@@ -384,7 +387,7 @@ def _wait_embedded(ids: list[int], name: str, stack, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while Chunk.objects.filter(id__in=ids, encoder=name).count() < len(ids):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"passages not embedded in {timeout:.0f} s; see {stack.log_dir}/worker.log")
+            raise RuntimeError(f"passages not embedded in {timeout:.0f} s; see {stack.log_dir}/embedder.log")
         time.sleep(0.1)
 
 
