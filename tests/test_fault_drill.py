@@ -16,17 +16,21 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.worker
 
 
-def test_imports_survive_killed_workers_and_stopped_redis_and_postgresql(tmp_path):
+def test_imports_survive_killed_workers_and_stopped_redis_and_postgresql():
+    # Under the test run's var folder, not pytest's tmp_path: as root, the embedded PostgreSQL runs
+    # as the `pgserver` user, who cannot enter pytest's private temporary folders to stop it.
+    var = ROOT / (os.environ.get("POLYGLOT_VAR") or "var/test") / "fault-drill"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "POLYGLOT_VAR")}
     # The hashing encoder: this is about recovery, not the model; sweeps every 5 s instead of 60 s.
     env.update(HELPDESK_ENCODER="hashing", PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
     run = subprocess.run(
         [sys.executable, "-m", "bench", "faults", "--articles", "200", "--redis-outage", "5", "--postgres-outage", "8",
-         "--sweep-seconds", "5", "--timeout", "150", "--var", str(tmp_path / "drill")],
+         "--sweep-seconds", "5", "--timeout", "150", "--var", str(var)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=420,
     )
     output = run.stdout + run.stderr
-    result = json.loads(run.stdout.strip().splitlines()[-1]) if run.stdout.strip() else {}
+    lines = [line for line in run.stdout.splitlines() if line.startswith('{"articles_missing"')]
+    result = json.loads(lines[-1]) if lines else {}
     assert result, output[-4000:]
     assert (result["articles_missing"], result["passages_unembedded"], result["duplicates"],
             result["stranded_jobs"]) == (0, 0, 0, 0), output[-4000:]
