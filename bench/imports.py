@@ -318,8 +318,10 @@ def phase_upload(megabytes: int) -> None:
         print(f"   imported by the worker: {job.articles_created:,} articles, {job.files_failed} files failed, in "
               f"{import_s:.0f} s = {job.articles_created / import_s:,.0f} articles/s with embedding running beside it; "
               f"upload to done {total_s:.0f} s", flush=True)
-        print(f"   first passage embedded {first_embedded:.0f} s after the upload started" if first_embedded
-              else "   no passage embedded before the import finished", flush=True)
+        # Vectors are written when a task's whole batch is encoded: on a busy CPU the first 64 take a minute.
+        print(f"   first vectors written {first_embedded:.0f} s after the upload started; the import ended at "
+              f"{total_s:.0f} s" if first_embedded
+              else "   no vectors written before the import finished", flush=True)
         print(f"   PEAK MEMORY web: {web_peak[0]:.0f} MiB largest process during the upload "
               f"({max(web_peak[0], sampler.largest['web']):.0f} MiB until the import ended; "
               f"{sampler.total['web']:.0f} MiB all web processes together); worker: {sampler.largest['worker']:.0f} MiB "
