@@ -342,8 +342,11 @@ def phase_embed(passages: int, worker_threads: str) -> None:
     from helpdesk.models import Chunk
     from helpdesk.services import knowledge
 
-    Chunk.objects.update(embedding=None, encoder="", embedded_at=None)
     ids = list(Chunk.objects.order_by("id").values_list("id", flat=True)[:passages])
+    # Only the sample is left to embed (the rest removed): the periodic sweep must not queue
+    # thousands of other passages between the timed ones.
+    Chunk.objects.exclude(id__in=ids).delete()
+    Chunk.objects.update(embedding=None, encoder="", embedded_at=None)
     if len(ids) < passages:
         print(f"\n3. embed: only {len(ids)} passages exist (run phase 1 or 2 first)", flush=True)
     texts = list(Chunk.objects.filter(id__in=ids).order_by("id").values_list("text", flat=True))
