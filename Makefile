@@ -29,9 +29,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m config.run
 
+# axe-core (npm) for the accessibility checks in tests/browser: installed next to them, read from disk.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json
+	@command -v npm >/dev/null || { echo "the accessibility tests need npm for axe-core: apt-get install npm (.ci/run does)"; exit 1; }
+	@echo "Installing axe-core into tests/browser/node_modules (npm, once)"
+	@npm install --prefix tests/browser --no-package-lock --no-audit --no-fund --silent && touch $(AXE)
+
 # Tests run against their own embedded Postgres and Redis under var/test, never the demo's.
 # pytest's exit 5 ("no tests collected") is a failure here.
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	@POLYGLOT_VAR=$${POLYGLOT_VAR:-var/test} $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests ran: failing"; exit 1; fi; exit $$rc
 

@@ -4,7 +4,7 @@
     python -m bench retrieval [--quick]  evaluate every set (dense, lexical, hybrid) beside a bm25s reference
     python -m bench language             language identification accuracy on Tatoeba (112 languages)
     python -m bench latency              suggestion latency p50/p95 with 10k published articles
-    python -m bench widget_load          widget suggest endpoint under concurrent load: req/s, p50/p95/p99
+    python -m bench widget_load          widget suggest under 1/4/16 clients, cold and realistic question mixes: req/s, p99, hit ratio
     python -m bench calibrate            fit the confidence calibration on sets with out-of-scope queries
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
     python -m bench imports              KB imports: CSV articles/s, web/worker peak memory for a large upload,

@@ -10,18 +10,33 @@ and pool; django = the threaded development server, a new connection per request
 client is a thread here with one keep-alive connection, sending the widget's type-ahead request
 GET /desk/widget/v1/<key>/suggest/?q=... with the site's allowed Origin, so the whole public path
 runs: key and origin check, two Redis rate-limit counters, language detection, dense + lexical
-retrieval, JSON. Questions cycle through the demo tickets' subjects and first messages (5 languages).
-Connections: backends on the scratch database, sampled every 50 ms (the sampler's own excluded).
+retrieval, JSON. Connections: backends on the scratch database, sampled every 50 ms (the sampler's
+own excluded).
 
-    python -m bench widget_load [--clients 1,4,16] [--seconds 15] [--encoder NAME] [--server NAME]
+The questions are the demo tickets' subjects and first messages (28, 5 languages), in one of three
+mixes, each measured at every client level:
+
+- `cold`: every request a question never asked before (a popular question with a unique reference
+  appended), so nothing is cached: no answer, no query vector. The worst case.
+- `realistic`: 80 % repeats of the 28 popular questions, drawn with Zipf weights (1/rank), and 20 %
+  never-asked ones, as customers of one desk ask the same few things and debounced typing resends
+  the same text. The hit ratio printed is the server's own count of answer-cache hits.
+- `repeat`: the 28 questions cycled (what earlier versions of this bench measured).
+
+Before measuring, every popular question is asked until none is slow (each process has loaded its
+model; the popular questions' answers are cached, as on a desk that has been up a while).
+
+    python -m bench widget_load [--clients 1,4,16] [--seconds 15] [--mix cold,realistic] [--server NAME]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -47,6 +62,35 @@ def questions() -> list[str]:
     return [" ".join(t.split()) for t in texts if t.strip()]
 
 
+MIXES = ("cold", "realistic", "repeat")
+NEW_SHARE = 0.2  # realistic mix: share of never-asked questions (--new-share)
+_fresh = itertools.count(1)
+_run_mark = random.Random().randrange(10**6)
+
+
+class QuestionMix:
+    """The next question a client asks, for one mix (see the module docstring)."""
+
+    def __init__(self, mix: str, texts: list[str], seed: int, new_share: float = NEW_SHARE):
+        if mix not in MIXES:
+            raise SystemExit(f"unknown mix {mix!r}: {', '.join(MIXES)}")
+        self.mix, self.texts, self.rng, self.i = mix, texts, random.Random(seed), seed * 7
+        self.new_share = new_share
+        self.weights = [1 / rank for rank in range(1, len(texts) + 1)]
+
+    def _new(self) -> str:
+        # A question asked once in this run: a popular one with a reference no other request has.
+        return f"{self.rng.choice(self.texts)} (ref {_run_mark}-{next(_fresh)})"
+
+    def next(self) -> str:
+        self.i += 1
+        if self.mix == "repeat":
+            return self.texts[self.i % len(self.texts)]
+        if self.mix == "cold" or self.rng.random() < self.new_share:
+            return self._new()
+        return self.rng.choices(self.texts, weights=self.weights)[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,9 +105,9 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 class Client(threading.Thread):
-    def __init__(self, port: int, path: str, texts: list[str], offset: int, stop_at: float):
+    def __init__(self, port: int, path: str, questions: QuestionMix, stop_at: float):
         super().__init__(daemon=True)
-        self.port, self.path, self.texts, self.i, self.stop_at = port, path, texts, offset, stop_at
+        self.port, self.path, self.questions, self.stop_at = port, path, questions, stop_at
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
         self.answered = 0
@@ -71,8 +115,7 @@ class Client(threading.Thread):
     def run(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         while time.perf_counter() < self.stop_at:
-            text = self.texts[self.i % len(self.texts)]
-            self.i += 1
+            text = self.questions.next()
             url = f"{self.path}?{urlencode({'q': text, 'locale': 'en'})}"
             start = time.perf_counter()
             try:
@@ -92,9 +135,11 @@ class Client(threading.Thread):
         conn.close()
 
 
-def drive(port: int, path: str, texts: list[str], clients: int, seconds: float) -> dict:
+def drive(port: int, path: str, texts: list[str], clients: int, seconds: float, mix: str = "repeat",
+          new_share: float = NEW_SHARE) -> dict:
     stop_at = time.perf_counter() + seconds
-    threads = [Client(port, path, texts, offset=n * 7, stop_at=stop_at) for n in range(clients)]
+    threads = [Client(port, path, QuestionMix(mix, texts, seed=n, new_share=new_share), stop_at=stop_at)
+               for n in range(clients)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -108,7 +153,7 @@ def drive(port: int, path: str, texts: list[str], clients: int, seconds: float) 
             statuses[status] = statuses.get(status, 0) + n
     ok = statuses.get(200, 0)
     return {
-        "clients": clients, "requests": len(latencies), "ok": ok, "statuses": statuses,
+        "mix": mix, "clients": clients, "requests": len(latencies), "ok": ok, "statuses": statuses,
         "throughput_rps": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000, "mean_ms": statistics.fmean(latencies) * 1000 if latencies else 0,
@@ -202,39 +247,54 @@ class ServerRun:
         self.meter = CpuMeter(self.process.pid, self.sampler.conn.execute("SELECT pg_backend_pid()").fetchone()[0],
                               _redis_pid(redis_url))
 
-    def measure(self, path: str, texts: list[str], levels: list[int], seconds: float) -> None:
+    def measure(self, path: str, texts: list[str], levels: list[int], seconds: float,
+                mixes: tuple[str, ...] = ("cold", "realistic"), new_share: float = NEW_SHARE) -> None:
+        from helpdesk.suggestion_cache import answer_stats
+
         _wait_ready(self.port, path, self.process, self.log_path)
         self.sampler.start()
         warm = _warm_up(self.port, path, texts)
         load = os.getloadavg()
-        print(f"\n{self.name}: warm-up {warm['requests']} requests; {len(texts)} distinct questions; DEBUG off; "
+        print(f"\n{self.name}: warm-up {warm['requests']} requests; {len(texts)} popular questions; DEBUG off; "
               f"PostgreSQL connections {self.bound}, max_connections {self.max_connections}; {os.cpu_count()} CPU "
               f"cores shared by server and clients; load average before {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
               flush=True)
-        print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8} {'answered':>8} {'PG conns':>8}   CPU ms per request: web + PostgreSQL + Redis + clients")
-        for clients in levels:
-            self.sampler.reset()
-            before = self.meter.read()
-            f = drive(self.port, path, texts, clients=clients, seconds=seconds)
-            after = self.meter.read()
-            f["max_pg_connections"] = self.sampler.peak()
-            f["cpu_ms_per_request"] = {k: 1000 * (after[k] - before[k]) / max(1, f["requests"]) for k in after}
-            self.figures.append(f)
-            errors = f["requests"] - f["ok"]
-            cpu = f["cpu_ms_per_request"]
-            print(f"{f['clients']:>7} {f['requests']:>8} {errors:>6} {f['throughput_rps']:>8.1f} "
-                  f"{f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} {f['p99_ms']:>8.1f} {f['answered_share']:>8.0%} "
-                  f"{f['max_pg_connections']:>8}   {cpu['web']:.1f} + {cpu['postgres']:.1f} + {cpu['redis']:.1f} + "
-                  f"{cpu['clients']:.1f} = {sum(cpu.values()):.1f}", flush=True)
-            if errors:
-                print(f"        statuses: {f['statuses']}", flush=True)
-        total = sum(self.figures[-1]["cpu_ms_per_request"].values()) if self.figures else 0
+        if "realistic" in mixes:
+            print(f"realistic mix: {new_share:.0%} never-asked questions, {1 - new_share:.0%} repeats of the "
+                  f"{len(texts)} popular ones (Zipf, 1/rank)", flush=True)
+        print(f"{'mix':>9} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+              f"{'p99 ms':>7} {'answered':>8} {'hits':>5} {'PG conns':>8} {'load':>5}   "
+              f"CPU ms per request: web + PostgreSQL + Redis + clients")
+        for mix in mixes:
+            for clients in levels:
+                self.sampler.reset()
+                before, cache_before = self.meter.read(), answer_stats()
+                f = drive(self.port, path, texts, clients=clients, seconds=seconds, mix=mix, new_share=new_share)
+                after, cache_after = self.meter.read(), answer_stats()
+                f["load_average"] = os.getloadavg()[0]
+                hits = cache_after["hits"] - cache_before["hits"]
+                lookups = hits + cache_after["misses"] - cache_before["misses"]
+                f["cache_hit_ratio"] = hits / lookups if lookups else 0.0
+                f["max_pg_connections"] = self.sampler.peak()
+                f["cpu_ms_per_request"] = {k: 1000 * (after[k] - before[k]) / max(1, f["requests"]) for k in after}
+                self.figures.append(f)
+                errors = f["requests"] - f["ok"]
+                cpu = f["cpu_ms_per_request"]
+                print(f"{mix:>9} {f['clients']:>7} {f['requests']:>8} {errors:>6} {f['throughput_rps']:>7.1f} "
+                      f"{f['p50_ms']:>7.1f} {f['p95_ms']:>7.1f} {f['p99_ms']:>7.1f} {f['answered_share']:>8.0%} "
+                      f"{f['cache_hit_ratio']:>5.0%} {f['max_pg_connections']:>8} {f['load_average']:>5.1f}   "
+                      f"{cpu['web']:.1f} + {cpu['postgres']:.1f} + {cpu['redis']:.1f} + {cpu['clients']:.1f} = "
+                      f"{sum(cpu.values()):.1f}", flush=True)
+                if errors:
+                    print(f"        statuses: {f['statuses']}", flush=True)
+            last = self.figures[-1]
+            total = sum(last["cpu_ms_per_request"].values())
+            if total:
+                print(f"  {mix}: at {last['clients']} clients a request costs {total:.1f} CPU ms in all, so "
+                      f"{os.cpu_count()} idle cores would serve at most ~{1000 * os.cpu_count() / total:.0f} req/s",
+                      flush=True)
         load = os.getloadavg()
-        if total:
-            print(f"at {self.figures[-1]['clients']} clients a request costs {total:.1f} CPU ms in all, so "
-                  f"{os.cpu_count()} idle cores would serve at most ~{1000 * os.cpu_count() / total:.0f} req/s; "
-                  f"load average after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
+        print(f"load average after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
 
     def stop(self) -> None:
         self.process.terminate()  # granian, gunicorn and uvicorn stop their workers on SIGTERM
@@ -268,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench widget_load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="1,4,16", help="comma-separated concurrency levels")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level")
+    parser.add_argument("--mix", default="cold,realistic",
+                        help="question mixes, comma-separated: cold (never-asked questions), realistic (80%% "
+                             "repeats of popular ones, Zipf), repeat (the popular questions cycled)")
+    parser.add_argument("--new-share", type=float, default=NEW_SHARE,
+                        help="realistic mix: share of never-asked questions (default %(default)s)")
     parser.add_argument("--encoder", help="HELPDESK ENCODER for this run (default: the configured one)")
     parser.add_argument("--server", default="granian",
                         help="how the desk is served: granian (default: what make run and docker use), gunicorn, "
@@ -337,12 +402,15 @@ def main(argv: list[str] | None = None) -> int:
             log = Path(settings.VAR_DIR) / f"bench-widget-{name}.log"
             results[name] = server_run = ServerRun(name, env, pg_params, dbname, settings.REDIS_URL, log)
             server = server_run
-            server_run.measure(path, questions(), [int(c) for c in args.clients.split(",") if c.strip()], args.seconds)
+            server_run.measure(path, questions(), [int(c) for c in args.clients.split(",") if c.strip()], args.seconds,
+                               mixes=tuple(m.strip() for m in args.mix.split(",") if m.strip()),
+                               new_share=args.new_share)
             server_run.stop()
             server = None
         if len(results) > 1:
             print("\nside by side (last level):", "; ".join(
-                f"{name} {r.figures[-1]['throughput_rps']:.1f} req/s, p99 {r.figures[-1]['p99_ms']:.0f} ms, "
+                f"{name} ({r.figures[-1]['mix']}) {r.figures[-1]['throughput_rps']:.1f} req/s, "
+                f"p99 {r.figures[-1]['p99_ms']:.0f} ms, "
                 f"{sum(r.figures[-1]['cpu_ms_per_request'].values()):.1f} CPU ms/request" for name, r in results.items()))
         if args.json:
             args.json.write_text(json.dumps({"encoder": encoder_name(), "servers": {

@@ -142,7 +142,19 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español"), ("ar", "العربية")]
+# Every language the product ships (widget, customer emails and pages; the dashboard too, fully for
+# helpdesk.languages.DASHBOARD_COMPLETE): the dashboard's language menu, a widget site's default
+# language and the catalogs (`python manage.py update_catalogs`) all come from this one list.
+# Names are each language's own, as a speaker looks for it in a menu.
+LANGUAGES = [
+    ("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch"), ("pt", "Português"),
+    ("it", "Italiano"), ("nl", "Nederlands"), ("pl", "Polski"), ("sv", "Svenska"), ("da", "Dansk"),
+    ("nb", "Norsk bokmål"), ("fi", "Suomi"), ("cs", "Čeština"), ("ro", "Română"), ("hu", "Magyar"),
+    ("el", "Ελληνικά"), ("ru", "Русский"), ("uk", "Українська"), ("tr", "Türkçe"), ("ar", "العربية"),
+    ("he", "עברית"), ("fa", "فارسی"), ("ur", "اردو"), ("hi", "हिन्दी"), ("ja", "日本語"), ("ko", "한국어"),
+    ("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("id", "Bahasa Indonesia"), ("ms", "Bahasa Melayu"),
+    ("vi", "Tiếng Việt"), ("th", "ไทย"),
+]
 LOCALE_PATHS = [BASE_DIR / "helpdesk" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -156,6 +168,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "login"
+# JSON endpoints answer a failed CSRF check with a JSON 403; pages keep Django's.
+CSRF_FAILURE_VIEW = "helpdesk.views.json_api.csrf_failure"
 LOGIN_REDIRECT_URL = "helpdesk:queue"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -209,6 +223,8 @@ HELPDESK = {
     "IMAP_PROCESSED_FOLDER": os.environ.get("HELPDESK_IMAP_PROCESSED_FOLDER") or None,
     "INBOUND_WEBHOOK_SECRET": os.environ.get("HELPDESK_INBOUND_WEBHOOK_SECRET") or None,
     "MAILGUN_SIGNING_KEY": os.environ.get("HELPDESK_MAILGUN_SIGNING_KEY") or None,
+    "POSTMARK_INBOUND_SECRET": os.environ.get("HELPDESK_POSTMARK_INBOUND_SECRET") or None,
+    "SENDGRID_INBOUND_SECRET": os.environ.get("HELPDESK_SENDGRID_INBOUND_SECRET") or None,
     "IMPORT_STALE_SECONDS": int(os.environ.get("HELPDESK_IMPORT_STALE_SECONDS") or 60),
 }
 # Stored inbound mail nobody processed (broker outage) is queued again; IMAP is polled only when set.

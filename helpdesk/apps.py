@@ -9,7 +9,9 @@ class HelpdeskConfig(AppConfig):
 
     def ready(self):
         from helpdesk import checks  # noqa: F401  (registers system checks)
-        from helpdesk import conf
+        from helpdesk import conf, widget_site_cache
+
+        widget_site_cache.connect_signals()
 
         model = conf.get("LANGUAGE_MODEL")
         if model:

@@ -89,9 +89,12 @@ DEFAULTS: dict[str, Any] = {
     "IMAP_PROCESSED_FOLDER": None,
     "IMAP_BATCH": 50,
     "IMAP_POLL_SECONDS": 60,
-    # Provider webhooks: our own HMAC scheme's secret, Mailgun's HTTP webhook signing key.
+    # Provider webhooks: our own HMAC scheme's secret, Mailgun's HTTP webhook signing key, and the
+    # secrets Postmark and SendGrid send as basic-auth passwords (they sign nothing).
     "INBOUND_WEBHOOK_SECRET": None,
     "MAILGUN_SIGNING_KEY": None,
+    "POSTMARK_INBOUND_SECRET": None,
+    "SENDGRID_INBOUND_SECRET": None,
     # Largest raw message accepted by the webhook or processed (bytes); bigger ones are kept, ignored.
     "INBOUND_MAX_BYTES": 25 * 1024 * 1024,
     # Messages one sender may turn into tickets or replies per hour; the rest are kept, ignored.

@@ -1,8 +1,8 @@
 """Build the emails the desk sends: a public reply or an acknowledgement, in the ticket's language.
 
 The words around the agent's text (greeting, "reply above this line", footer, the acknowledgement)
-are gettext strings rendered in the ticket's language when the app has a catalog for it (else its
-base language, else HELPDESK["DEFAULT_LOCALE"]). Every email has a plain-text part and an HTML part
+are gettext strings rendered in the ticket's language when the desk ships it (settings.LANGUAGES;
+"pt-BR" is written in "pt", "zh-TW" in "zh-hant"), else in HELPDESK["DEFAULT_LOCALE"], else English. Every email has a plain-text part and an HTML part
 (the agent's text escaped, linked and cleaned by nh3), our own Message-ID, In-Reply-To/References
 from the ticket's earlier emails, Reply-To with the ticket's signed token, the token in the subject,
 and the X-Polyglot-Desk mark that stops the inbound side from ingesting our own mail.
@@ -12,18 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import formataddr, getaddresses, make_msgid
-from functools import lru_cache
-from pathlib import Path
 
 import nh3
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import linebreaks, urlize
 from django.utils.translation import gettext as _
 
-from helpdesk import conf, mail_headers, mail_tokens
+from helpdesk import conf, languages, mail_headers, mail_tokens
 from helpdesk.models import Article, Message, OutboundEmail
 
 # A stable ASCII frame around a translated sentence: the inbound side can cut a reply at the line
@@ -36,22 +33,11 @@ def reply_marker() -> str:
     return MARKER_FRAME.format(_("Please type your reply above this line"))
 
 
-@lru_cache(maxsize=256)
-def _has_catalog(locale: str) -> bool:
-    paths = [Path(__file__).resolve().parent / "locale", *map(Path, getattr(settings, "LOCALE_PATHS", []))]
-    return any((p / locale / "LC_MESSAGES" / "django.mo").exists() for p in paths)
-
-
 def email_language(code: str | None) -> str:
-    """The language to write to a customer in: theirs if we have a catalog for it, else the default."""
-    default = conf.get("DEFAULT_LOCALE") or "en"
-    for candidate in (code or "", (code or "").split("-")[0]):
-        candidate = candidate.strip()
-        if not candidate:
-            continue
-        if candidate.split("-")[0].lower() == "en" or _has_catalog(translation.to_locale(candidate)):
-            return candidate
-    return default
+    """The language to write to a customer in: theirs if the desk ships it (settings.LANGUAGES, each
+    with a complete catalog of the email's words), else DEFAULT_LOCALE's, else English."""
+    return (languages.shipped_language(code) or languages.shipped_language(conf.get("DEFAULT_LOCALE"))
+            or "en")
 
 
 def new_message_id(ticket_id: int) -> str:

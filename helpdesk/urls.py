@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from helpdesk.views import agent, api, inbound, json_api, kb, mail, mail_admin, revisions, uploads, widget, widget_sites
+from helpdesk.views import (agent, api, inbound, json_api, kb, mail, mail_admin, revisions, uploads, widget,
+                            widget_catalog, widget_sites)
 from helpdesk.views import metrics as metrics_views
 from helpdesk.views import settings as settings_views
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("widget-sites/<int:pk>/", widget_sites.site_edit, name="widget-site"),
     path("widget-sites/<int:pk>/rotate/", widget_sites.rotate, name="widget-site-rotate"),
     path("widget-sites/<int:pk>/revoke/", widget_sites.revoke, name="widget-site-revoke"),
+    path("widget/v1/catalog.json", widget_catalog.catalog, name="widget-catalog"),
     path("widget/v1/<str:key>/sessions/", widget.sessions, name="widget-sessions"),
     path("widget/v1/<str:key>/suggest/", widget.suggest, name="widget-suggest"),
     path("widget/v1/<str:key>/queries/", widget.queries, name="widget-queries"),
@@ -51,6 +53,8 @@ urlpatterns = [
     path("widget/v1/<str:key>/tickets/", widget.tickets, name="widget-tickets"),
     path("email/inbound/", inbound.receive, name="email-inbound"),
     path("email/inbound/mailgun/", inbound.receive_mailgun, name="email-inbound-mailgun"),
+    path("email/inbound/postmark/", inbound.receive_postmark, name="email-inbound-postmark"),
+    path("email/inbound/sendgrid/", inbound.receive_sendgrid, name="email-inbound-sendgrid"),
     path("email/inbound-mail/", mail_admin.inbound_list, name="inbound-mail"),
     path("email/inbound-mail/<int:pk>/", mail_admin.inbound_detail, name="inbound-mail-detail"),
     path("email/inbound-mail/<int:pk>/reprocess/", mail_admin.reprocess, name="inbound-mail-reprocess"),

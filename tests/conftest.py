@@ -115,3 +115,12 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "celery.log", env).start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_suggestion_cache():
+    """Redis outlives each test's rolled-back database: answers cached by one test must not reach the next."""
+    from helpdesk import suggestion_cache, widget_site_cache
+
+    suggestion_cache.kb_changed()
+    widget_site_cache.sites_changed()

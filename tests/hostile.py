@@ -74,6 +74,9 @@ ENDPOINTS = (
     Endpoint("helpdesk:email-inbound", "POST", "anonymous", True, ("raw", "message", "from", "to", "subject")),
     Endpoint("helpdesk:email-inbound-mailgun", "POST", "anonymous", False,
              ("timestamp", "token", "signature", "body-mime")),
+    Endpoint("helpdesk:email-inbound-postmark", "POST", "anonymous", True,
+             ("RawEmail", "TextBody", "HtmlBody", "Headers", "FromFull", "Attachments")),
+    Endpoint("helpdesk:email-inbound-sendgrid", "POST", "anonymous", True, ("email", "headers", "text", "envelope")),
     Endpoint("helpdesk:inbound-mail", "GET", "admin", False, ("page", "state")),
     Endpoint("helpdesk_public:article", "GET", "anonymous", False, (), ("article",)),
     Endpoint("helpdesk_public:answered", "GET", "anonymous", False, (), ("token",)),
@@ -95,6 +98,7 @@ NOT_FUZZED = {
     "helpdesk:inbound-mail-reprocess": "no input but the id of a stored email",
     "helpdesk:inbound-mail-raw": "no input but the id of a stored email",
     "helpdesk:attachment": "no input but the id of an attachment",
+    "helpdesk:widget-catalog": "no input: the widget's translations, one generated file (GET)",
     "helpdesk:widget-unknown": "the JSON 404 for unknown widget URLs: reached by the URL-segment probes",
     "helpdesk:api-unknown": "the JSON 404 for unknown API URLs: reached by the URL-segment probes",
 }
@@ -263,8 +267,8 @@ def check_answer(probe: Probe, status: int, content_type: str, body: bytes) -> s
         return f"{status} for {probe.describe()}"
     if not probe.endpoint.json or status < 400:
         return None  # pages answer a 4xx page
-    if probe.endpoint.audience != "public" and (status == 405 or status == 404 and probe.hostile_segment):
-        return None  # agents' endpoints: Django's 405, and its 404 page for a URL that matches no route
+    if probe.endpoint.audience != "public" and status == 404 and probe.hostile_segment:
+        return None  # agents' endpoints outside /api/: Django's 404 page for a URL that matches no route
     if not content_type.startswith("application/json"):
         return f"{status} answered {content_type!r}, not JSON, for {probe.describe()}"
     try:

@@ -19,6 +19,34 @@ def mail_settings(settings, tmp_path):
     return settings
 
 
+@pytest.fixture
+def refuse():
+    """Make PostgreSQL itself refuse a write with a trigger, the way a constraint, a read-only replica or
+    a full disk would: `refuse(table, sql_condition, message)`; `refuse.drop()` (and teardown) lift it."""
+    from django.db import connection
+
+    made = []
+
+    def install(table: str, when: str, message: str):
+        name = f"test_refuse_{len(made)}"
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN IF {when} THEN "
+                           f"RAISE EXCEPTION '{message}'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
+            cursor.execute(f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
+        made.append((name, table))
+
+    def drop():
+        with connection.cursor() as cursor:
+            for name, table in made:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+        made.clear()
+
+    install.drop = drop
+    yield install
+    drop()
+
+
 def corpus() -> list[Path]:
     return sorted(FIXTURES.glob("*.eml"))
 

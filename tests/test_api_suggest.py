@@ -59,6 +59,8 @@ def test_odd_text_is_answered_with_json_never_an_error(agent_client, article, q)
 
 
 def test_signed_out_visitors_and_users_without_permission_are_turned_away(client, article):
-    assert client.get(URL, {"q": "refund"}).status_code == 302
+    response = client.get(URL, {"q": "refund"})
+    assert response.status_code == 401 and response.json()["error"] == "not_signed_in"
     client.force_login(User.objects.create_user("nobody", password="x-long-password"))
-    assert client.get(URL, {"q": "refund"}).status_code == 403
+    response = client.get(URL, {"q": "refund"})
+    assert response.status_code == 403 and response.json()["error"] == "forbidden"

@@ -33,3 +33,9 @@ def test_history_spreads_over_the_weeks_and_feeds_every_metric(hashing_encoder):
     assert metrics.content_gaps(p)
     assert len(metrics.tickets_by_language(p)["labels"]) >= 3
     assert Event.objects.filter(kind=Event.Kind.TICKET_RESOLVED).count() == counts["solved"]
+
+    # Requesters are named as people who write in their language (no "Yuki" asking in Spanish).
+    from helpdesk.demo.history import NAMES
+
+    for ticket in Ticket.objects.filter(channel=Ticket.Channel.WIDGET).select_related("widget_session"):
+        assert ticket.requester_name in [name for name, _ in NAMES[ticket.widget_session.language]]

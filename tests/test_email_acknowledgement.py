@@ -195,3 +195,13 @@ def test_own_mail_mark_is_signed():
     assert not mail_headers.is_own_mail({**headers, "Message-ID": "<customer-reply@example.es>"})
     assert not mail_headers.is_own_mail({"Message-ID": f"<{message_id}>", mail_headers.HEADER: "v1 0000"})
     assert not mail_headers.is_own_mail({"Message-ID": f"<{message_id}>"})
+
+
+def test_at_most_three_articles_however_many_clear_the_threshold(smtp_server, settings):
+    from helpdesk.services.desk_settings import set_confidence_threshold
+
+    load_kb(locales=("en", "es"))  # five topics
+    set_confidence_threshold(value=0.0)  # every article the engine finds clears it
+    email = acknowledge(email_ticket())
+    assert len(email.articles) == 3
+    assert len(ANSWER_LINK.findall(text_of(smtp_server.messages[0]))) == 3

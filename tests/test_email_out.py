@@ -130,6 +130,7 @@ def test_refused_email_is_failed_with_the_smtp_error_and_retry_sends_it(
         smtp_server, agent, agent_client, django_capture_on_commit_callbacks):
     ticket = spanish_ticket()
     email = OutboundEmail.objects.get(message=post_reply(ticket=ticket, author=agent, body="Hola"))
+    assert "Queued for email" in agent_client.get(f"/desk/tickets/{ticket.pk}/").content.decode()
     smtp_server.mode = "reject"
 
     outcome = email_out.deliver(email_id=email.pk)

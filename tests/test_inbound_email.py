@@ -5,10 +5,12 @@ import uuid
 import pytest
 
 from helpdesk import mail_tokens
-from helpdesk.models import InboundEmail, Message, Ticket
+from helpdesk.models import InboundEmail, Message, OutboundEmail, Ticket
+from helpdesk.services import email_out
 from helpdesk.services.inbound_email import process_inbound, reprocess_inbound, store_raw
 from helpdesk.services.tickets import post_message, update_ticket
 from tests.inbound_support import mail_settings, message  # noqa: F401  (fixture)
+from tests.mail_support import smtp_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +101,7 @@ def test_automatic_mail_and_our_own_mail_create_nothing(mail_settings, headers, 
     assert (row.state, row.reason) == (InboundEmail.State.IGNORED, reason)
     assert (Ticket.objects.count(), Message.objects.count()) == (tickets, messages)
     assert row.message_id is None
+    assert not OutboundEmail.objects.exists()  # no acknowledgement: nothing answers an automaton
 
 
 def test_auto_submitted_no_is_a_person_writing(mail_settings):
@@ -116,6 +119,7 @@ def test_an_auto_reply_to_a_ticket_never_reopens_it(mail_settings):
     assert row.reason == "auto_reply"
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.SOLVED and ticket.messages.count() == 1
+    assert OutboundEmail.objects.filter(ticket=ticket).count() == 1  # the first mail's acknowledgement only
 
 
 def test_our_own_reply_coming_back_is_a_loop_and_the_same_mail_twice_is_stored_once(mail_settings):
@@ -197,3 +201,27 @@ def test_a_new_ticket_by_email_is_acknowledged_once_and_a_reply_is_not(mail_sett
 def test_a_pasted_x_polyglot_desk_mark_does_not_make_a_customer_mail_disappear(mail_settings):
     row = ingest(message(headers={"X-Polyglot-Desk": our_mark("someone-elses-id@acme.test")}))
     assert row.state == InboundEmail.State.PROCESSED
+
+
+def test_no_mail_loop_with_a_real_smtp_server_autoresponders_bounces_and_our_own_copy(mail_settings, smtp_server):
+    """The acknowledgement goes out; the customer's out-of-office answers it, it bounces from a second
+    address, and a copy of it lands in our own mailbox: none of the three is a ticket, a message or an email."""
+    ticket = Ticket.objects.get(pk=ingest(message(subject="Printer offline")).ticket_id)
+    assert email_out.deliver(email_id=OutboundEmail.objects.get(ticket=ticket).pk).sent
+    [ack] = smtp_server.messages
+    answer_to = {"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]}
+
+    away = ingest(message(to=ack["Reply-To"], subject=f"Out of Office: {ack['Subject']}", body="Back on Monday.",
+                          headers={**answer_to, "Auto-Submitted": "auto-replied"}))
+    bounce = ingest(message(sender="MAILER-DAEMON@mx.example.com", to="support@acme.test",
+                            subject="Undelivered Mail Returned to Sender", body="550 5.1.1 mailbox unknown",
+                            headers={**answer_to, "Return-Path": "<>"}))
+    own_copy = ingest(ack.as_bytes())
+
+    assert [(r.state, r.reason) for r in (away, bounce, own_copy)] == [
+        ("ignored", "auto_reply"), ("ignored", "bounce"), ("ignored", "loop")]
+    assert Ticket.objects.count() == 1 and ticket.messages.count() == 1
+    assert OutboundEmail.objects.count() == 1
+    for email in OutboundEmail.objects.exclude(status="sent"):
+        email_out.deliver(email_id=email.pk)
+    assert len(smtp_server.messages) == 1

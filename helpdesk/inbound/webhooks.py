@@ -1,5 +1,7 @@
 """Check and unpack what mail providers POST: one documented raw-MIME shape signed with our HMAC
-scheme, and Mailgun's "forward raw MIME" routes signed with its webhook signing key.
+scheme, Mailgun's "forward raw MIME" routes signed with its webhook signing key, and Postmark's and
+SendGrid's inbound posts, which carry no signature of ours to check: they are authenticated by a
+shared secret in the URL the provider calls (HTTP basic auth, or a `token` query parameter).
 
 Our scheme (for Postfix/Exim relays, Cloudflare Email Workers, AWS SES via Lambda, or your own code):
 
@@ -11,11 +13,17 @@ Mailgun: a route whose action is forward("https://desk.example.com/desk/email/in
 (the URL ending in /mailgun/ receives `body-mime`); it signs `timestamp + token` with HMAC-SHA256
 under the domain's HTTP webhook signing key (HELPDESK_MAILGUN_SIGNING_KEY).
 
+Postmark: the inbound stream's webhook URL https://desk:SECRET@desk.example.com/desk/email/inbound/postmark/
+(HELPDESK_POSTMARK_INBOUND_SECRET). SendGrid Inbound Parse: the same with /sendgrid/
+(HELPDESK_SENDGRID_INBOUND_SECRET). Either also accepts ...?token=SECRET for a URL without credentials.
+
 A replayed request stores nothing new: messages are stored by the SHA-256 of their bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import hashlib
 import hmac
@@ -54,27 +62,64 @@ def verify_mailgun(*, key: str, timestamp: str, token: str, signature: str, now:
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
-def form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
-    """The fields of a multipart/form-data or urlencoded body, as bytes (first value of each name)."""
-    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-        from urllib.parse import parse_qsl
+def verify_shared_secret(*, secret: str, authorization: str, token: str) -> bool:
+    """True when the request carries `secret` as its basic-auth password (any user name) or as `token`.
 
-        pairs = parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True)
-        fields: dict[str, bytes] = {}
-        for name, value in pairs:
-            fields.setdefault(name, value.encode("utf-8", "surrogateescape"))
-        return fields
+    What Postmark and SendGrid offer for inbound posts: credentials in the webhook URL, which they
+    send as an Authorization header. Compared in constant time; over HTTPS only.
+    """
+    if not secret:
+        return False
+    offered = []
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            offered.append(base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2])
+        except (binascii.Error, ValueError):
+            pass
+    if token:
+        offered.append(token)
+    # Every offer is compared, so the time taken does not tell which one was close.
+    results = [hmac.compare_digest(candidate.encode("utf-8", "replace"), secret.encode()) for candidate in offered]
+    return any(results)
+
+
+def _form_parts(content_type: str, body: bytes):
     # The email package reads MIME multipart bodies; form-data is one (RFC 7578).
     message = email.message_from_bytes(b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body,
                                        policy=policy.compat32)
-    fields = {}
     if not message.is_multipart():
-        return fields
+        return
     for part in message.get_payload():
         name = part.get_param("name", header="content-disposition")
         if isinstance(name, tuple):
             name = name[2]
-        if name and name not in fields:
-            payload = part.get_payload(decode=True)
-            fields[str(name)] = payload if isinstance(payload, bytes) else b""
-    return fields
+        if name:
+            yield str(name), part
+
+
+def form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The fields of a multipart/form-data or urlencoded body, as bytes (first value of each name)."""
+    return form_data(content_type, body)[0]
+
+
+def form_data(content_type: str, body: bytes) -> tuple[dict[str, bytes], dict[str, tuple[str, str, bytes]]]:
+    """(fields, files) of a form body: every part's bytes by name (first value of each name), and the
+    parts that are files as name -> (file name, type, bytes)."""
+    fields: dict[str, bytes] = {}
+    files: dict[str, tuple[str, str, bytes]] = {}
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qsl
+
+        for name, value in parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True):
+            fields.setdefault(name, value.encode("utf-8", "surrogateescape"))
+        return fields, files
+    for name, part in _form_parts(content_type, body):
+        if name in fields:
+            continue
+        payload = part.get_payload(decode=True)
+        fields[name] = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (str(filename), part.get_content_type(), fields[name])
+    return fields, files

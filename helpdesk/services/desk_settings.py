@@ -6,15 +6,31 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from helpdesk import conf
+from helpdesk import conf, suggestion_cache
 from helpdesk.models import DeskSettings
+
+
+# (knowledge-base version, the saved threshold or None) of the last read in this process.
+_saved_threshold: tuple[int, float | None] | None = None
 
 
 def current_confidence_threshold() -> float:
     """Return the admin's threshold if one was saved, else HELPDESK['CONFIDENCE_THRESHOLD']."""
-    # One primary-key lookup; not cached, so a saved value applies to the very next request.
-    value = DeskSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
+    value = _read_saved_threshold()
     return float(value) if value is not None else float(conf.get("CONFIDENCE_THRESHOLD"))
+
+
+def _read_saved_threshold() -> float | None:
+    # Every suggestion asks; saving one bumps the knowledge-base version (set_confidence_threshold),
+    # so the row is read again only then, and a saved value still applies to the very next request.
+    global _saved_threshold
+    version, saved = suggestion_cache.kb_version(), _saved_threshold
+    if version is not None and saved is not None and saved[0] == version:
+        return saved[1]
+    value = DeskSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
+    if version is not None:
+        _saved_threshold = (version, value)
+    return value
 
 
 def set_confidence_threshold(*, value: float | None, user=None) -> DeskSettings:
@@ -26,6 +42,7 @@ def set_confidence_threshold(*, value: float | None, user=None) -> DeskSettings:
         row.confidence_threshold = value
         row.updated_by = user
         row.save()
+        suggestion_cache.kb_changed()  # the widget's cached answers hold only what cleared the old threshold
     return row
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from helpdesk import system_notes
 from helpdesk.answer_links import AnswerLink
 from helpdesk.models import Article, Event, Message, OutboundEmail, Ticket
 
@@ -57,8 +58,8 @@ def record_email_deflection(*, link: AnswerLink) -> AnswerOutcome:
             return AnswerOutcome(ticket, article, "closed")
         now = timezone.now()
         post_message(ticket=ticket, author_kind=Message.Author.SYSTEM, visibility=Message.Visibility.INTERNAL,
-                     body=f"The customer closed this ticket from the acknowledgement email: "
-                          f"“{article.title}” [{article.locale}] answered their question.")
+                     body=system_notes.note(system_notes.SOLVED_BY_EMAIL_LINK, title=article.title,
+                                            locale=article.locale))
         update_ticket(ticket=ticket, status=Ticket.Status.SOLVED, at=now)
         Event.objects.create(kind=Event.Kind.EMAIL_DEFLECTED, ticket=ticket, article=article,
                              widget_session_id=ticket.widget_session_id, language=ticket.language,

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from helpdesk import encoders, vectors
+from helpdesk import encoders, suggestion_cache, vectors
 from helpdesk.models import ActiveEncoder, Chunk
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def complete_encoder_switch() -> bool:
         )
         row.spec, row.dimensions, row.name, row.activated_at = target.spec, target.dimensions, target.name, now
         row.save()
+        suggestion_cache.kb_changed()
     logger.info("encoder switch complete: %s → %s (%d passages)", previous, target.name, moved)
     return True
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from embeddings.chunking import chunk_article
 from embeddings.language import detect_language, to_bcp47
-from helpdesk import conf, lexical
+from helpdesk import conf, lexical, suggestion_cache
 from helpdesk.importers import ImportFormatError, Record, detect_format, parse_file
 from helpdesk.importers import zip as zip_importer
 from helpdesk.models import Article, Chunk, ImportFile, ImportJob
@@ -537,6 +537,7 @@ def _create(articles: list[Article], outcome: Outcome) -> None:
             " %s::text[]) AS u(a, o, t, p, h, l, cfg, seg)",
             [now, now, *_columns(rows, 8)],
         )
+    suggestion_cache.kb_changed()  # what save_article says for one article, once for the batch
     outcome.created += len(articles)
     outcome.article_ids.extend(a.id for a in articles)
     outcome.changed_ids.extend(a.id for a in articles)

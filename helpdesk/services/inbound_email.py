@@ -71,26 +71,47 @@ def process_inbound(inbound_id: int, *, skip_screening: bool = False) -> Inbound
 
     `skip_screening` (an admin's "process anyway") lets through mail that the loop, automatic-reply
     and rate-limit rules held back; a message already in a conversation is never added twice.
+
+    Attachment files written by a run that rolls back are deleted here. Callers run it outside any
+    transaction of theirs (the task, the commands and the admin view do): a rollback of an enclosing
+    transaction after it returned is not seen, and would leave that run's files on disk.
     """
-    with transaction.atomic():
-        row = InboundEmail.objects.select_for_update().get(pk=inbound_id)
-        if row.state == State.PROCESSED or (row.state == State.IGNORED and not skip_screening):
-            return row
-        row.attempts += 1
-        row.error = ""
-        try:
-            with transaction.atomic():
-                _process(row, skip_screening=skip_screening)
-        except Exception as exc:  # any bug or bad input: keep the message, record why
-            logger.warning("inbound email %s failed: %s: %s", row.pk, type(exc).__name__, exc)
-            row.state, row.reason = State.FAILED, ""
-            row.ticket = row.message = None
-            summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            detail = "".join(traceback.format_exception(exc)[-6:])
-            row.error = _storable(f"{summary[:1000]}\n\n{detail[-3000:]}")
-        row.processed_at = timezone.now()
-        row.save()
+    written: list = []  # attachment files saved by this run: (storage, name)
+    try:
+        with transaction.atomic():
+            row = InboundEmail.objects.select_for_update().get(pk=inbound_id)
+            if row.state == State.PROCESSED or (row.state == State.IGNORED and not skip_screening):
+                return row
+            row.attempts += 1
+            row.error = ""
+            try:
+                with transaction.atomic():
+                    _process(row, skip_screening=skip_screening, written=written)
+            except Exception as exc:  # any bug or bad input: keep the message, record why
+                _delete_files(written)  # their rows were rolled back with the savepoint
+                logger.warning("inbound email %s failed: %s: %s", row.pk, type(exc).__name__, exc)
+                row.state, row.reason = State.FAILED, ""
+                row.ticket = row.message = None
+                summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                detail = "".join(traceback.format_exception(exc)[-6:])
+                row.error = _storable(f"{summary[:1000]}\n\n{detail[-3000:]}")
+            row.processed_at = timezone.now()
+            row.save()
+    except BaseException:
+        # The outer transaction rolled back (database gone, worker stopped): no row names these files.
+        _delete_files(written)
+        raise
     return row
+
+
+def _delete_files(written: list) -> None:
+    """Remove attachment files whose rows did not commit, so no customer file stays on disk unowned."""
+    while written:
+        storage, name = written.pop()
+        try:
+            storage.delete(name)
+        except OSError as exc:  # the row is gone either way; say which file is left
+            logger.warning("could not delete orphaned attachment %s: %s", name, exc)
 
 
 def reprocess_inbound(inbound_id: int) -> InboundEmail:
@@ -100,7 +121,7 @@ def reprocess_inbound(inbound_id: int) -> InboundEmail:
     return process_inbound(inbound_id, skip_screening=state == State.IGNORED)
 
 
-def _process(row: InboundEmail, *, skip_screening: bool) -> None:
+def _process(row: InboundEmail, *, skip_screening: bool, written: list) -> None:
     parsed = parse_email(bytes(row.raw))
     parsed.message_id = _storable(parsed.message_id)[:255]
     row.email_message_id = parsed.message_id
@@ -137,7 +158,7 @@ def _process(row: InboundEmail, *, skip_screening: bool) -> None:
         message = post_message(ticket=ticket, author_kind=Message.Author.CUSTOMER, body=body)
     if parsed.message_id:
         Message.objects.filter(pk=message.pk).update(email_message_id=parsed.message_id[:255])
-    store_attachments(message=message, inbound=row, attachments=parsed.attachments)
+    store_attachments(message=message, inbound=row, attachments=parsed.attachments, written=written)
     row.ticket, row.message, row.state, row.reason = ticket, message, State.PROCESSED, ""
 
 
@@ -203,8 +224,13 @@ def _body(parsed: ParsedEmail) -> str:
     return text[:100_000]
 
 
-def store_attachments(*, message: Message, inbound: InboundEmail | None, attachments: list[Attachment]) -> list[EmailAttachment]:
-    """Save allowed files under MEDIA_ROOT; refused ones keep a row (name, type, size, why) and no bytes."""
+def store_attachments(*, message: Message, inbound: InboundEmail | None, attachments: list[Attachment],
+                      written: list) -> list[EmailAttachment]:
+    """Save allowed files under MEDIA_ROOT; refused ones keep a row (name, type, size, why) and no bytes.
+
+    Files are written before their rows commit (a row never names a missing file); each one is added
+    to `written`, which the caller deletes if the transaction rolls back.
+    """
     rows = []
     for index, att in enumerate(attachments):
         content_type = _storable(_content_type(att))
@@ -214,6 +240,7 @@ def store_attachments(*, message: Message, inbound: InboundEmail | None, attachm
         row.refused = _refusal(att, content_type, index)
         if not row.refused:
             row.file.save(row.sha256, ContentFile(att.data), save=False)
+            written.append((row.file.storage, row.file.name))
         row.save()
         rows.append(row)
     return rows

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from embeddings.chunking import chunk_article
 from embeddings.encoders.base import EncoderError
-from helpdesk import conf, lexical
+from helpdesk import conf, lexical, suggestion_cache
 from helpdesk.models import Article, Chunk
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def save_article(
         pending = sync_chunks(article)
         if queue_embedding:
             enqueue_embedding(pending)
+        suggestion_cache.kb_changed()
     return article
 
 
@@ -63,6 +64,7 @@ def set_article_status(*, article: Article, status: str) -> Article:
     if status == Article.Status.PUBLISHED:
         article.published_at = article.published_at or timezone.now()
     article.save(update_fields=["status", "published_at", "updated_at"])
+    suggestion_cache.kb_changed()
     return article
 
 
@@ -245,6 +247,8 @@ def _embed(chunk_ids: list[int], encoder, *, staged: bool) -> int:
         for chunk, vector in zip(chunks, vectors):
             done[vector_field] = vector
             written += Chunk.objects.filter(id=chunk.id, content_hash=chunk.content_hash).update(**done)
+        if written and not staged:  # staged vectors answer nothing until the switch completes
+            suggestion_cache.kb_changed()
     return written
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from embeddings.language import detect_language
-from helpdesk import conf
+from helpdesk import conf, system_notes
 from helpdesk.models import Article, Event, Message, Suggestion, Ticket, WidgetSession, WidgetSite
 from helpdesk.models.widget import new_site_key
 from helpdesk.services.tickets import open_ticket, post_message
@@ -232,11 +232,14 @@ def file_ticket(*, session: WidgetSession, email: str, message: str, name: str =
                              requester_name=(name or "").strip()[:200], body=message or question,
                              channel=Ticket.Channel.WIDGET, widget_session=session,
                              language=language or None, at=at)
-        note = [f"Asked in the widget: {question}" if question else "Filed from the widget."]
+        note = [system_notes.note(system_notes.ASKED, question=question) if question
+                else system_notes.note(system_notes.FILED)]
         if journey["opened"]:
-            note.append("Articles opened: " + "; ".join(f"{a.title} [{a.locale}]" for a in journey["opened"]))
+            note.append(system_notes.note(system_notes.OPENED, articles="; ".join(
+                f"{a.title} [{a.locale}]" for a in journey["opened"])))
         if journey["shown"]:
-            note.append("Articles suggested: " + "; ".join(f"{a.title} [{a.locale}]" for a in journey["shown"]))
+            note.append(system_notes.note(system_notes.SUGGESTED, articles="; ".join(
+                f"{a.title} [{a.locale}]" for a in journey["shown"])))
         # For agents only: the journey is an internal note, never emailed or shown to the customer.
         post_message(ticket=ticket, author_kind=Message.Author.SYSTEM, body="\n".join(note), at=at,
                      visibility=Message.Visibility.INTERNAL)

@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from embeddings.language import language_name as _language_name
+from helpdesk import system_notes
 
 register = template.Library()
 
@@ -21,6 +22,38 @@ def language_name(tag: str) -> str:
         return _language_name(tag, in_language=(get_language() or "en").split("-")[0])
     except Exception:  # an unusual tag must never break a page
         return tag
+
+
+@register.simple_tag
+def interface_language_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The language menu: every shipped language, those with a fully translated dashboard first."""
+    from django.conf import settings
+
+    from helpdesk.languages import DASHBOARD_COMPLETE
+
+    full = [(code, name) for code, name in settings.LANGUAGES if code in DASHBOARD_COMPLETE]
+    partial = [(code, name) for code, name in settings.LANGUAGES if code not in DASHBOARD_COMPLETE]
+    groups = [(_("Dashboard translated"), full)]
+    if partial:
+        groups.append((_("Customer pages and emails translated; dashboard in English"), partial))
+    return groups
+
+
+@register.simple_tag
+def dashboard_document_language() -> dict[str, str]:
+    """lang and dir for the dashboard's <html>: the chosen language where the dashboard is translated
+    in full, else English (its text is English there; a Hebrew menu choice must not mirror it)."""
+    from helpdesk.languages import DASHBOARD_COMPLETE, direction
+
+    code = get_language() or "en"
+    code = code if code in DASHBOARD_COMPLETE else "en"
+    return {"lang": code, "dir": direction(code)}
+
+
+@register.filter
+def system_note(body: str) -> str:
+    """A note the desk wrote (stored in English), in the dashboard's language."""
+    return system_notes.translated(body)
 
 
 @register.filter

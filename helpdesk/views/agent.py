@@ -21,6 +21,7 @@ from helpdesk.services.desk_settings import current_confidence_threshold
 from helpdesk.services import feedback
 from helpdesk.services.tickets import post_reply
 from helpdesk.services.tickets import update_ticket
+from helpdesk.views.json_api import json_endpoint
 
 
 @require_GET
@@ -121,8 +122,7 @@ def suggestion_feedback(request, pk: int):
                                                          "threshold": current_confidence_threshold()})
 
 
-@require_POST
-@requires(perms.WORK_TICKETS, perms.GIVE_FEEDBACK)
+@json_endpoint("POST", perms=(perms.WORK_TICKETS, perms.GIVE_FEEDBACK))
 def suggestion_insert(request, pk: int):
     suggestion = get_object_or_404(Suggestion.objects.select_related("article"), pk=pk, ticket__isnull=False)
     # The customer reads this link: the public page, not the agents' KB page behind sign-in.

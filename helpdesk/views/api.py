@@ -1,16 +1,14 @@
 """JSON endpoints for signed-in agents."""
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
 
 from helpdesk import conf
+from helpdesk import permissions as perms
 from helpdesk.selectors.suggestions import MODES, find_suggestions
+from helpdesk.views.json_api import json_endpoint
 
 
-@require_GET
-@login_required
-@permission_required("helpdesk.view_ticket", raise_exception=True)
+@json_endpoint("GET", perms=(perms.WORK_TICKETS,))
 def suggest(request):
     """GET ?q=TEXT[&limit=N][&locale=TAG][&mode=hybrid|dense|lexical] → the best published articles for TEXT.
 

@@ -1,7 +1,8 @@
 """Inbound mail webhooks: providers POST raw messages here, signed; answers are JSON.
 
 Signature first, then the size bound, then the raw bytes are stored and processing is queued (202).
-Errors: 400 bad_request, 403 bad_signature, 404 not_configured, 405 method_not_allowed, 413 too_large.
+Errors: 400 bad_request, 401 bad_credentials (Postmark, SendGrid), 403 bad_signature, 404 not_configured,
+405 method_not_allowed, 413 too_large.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from helpdesk import conf
-from helpdesk.inbound import webhooks
+from helpdesk.inbound import provider_payloads, webhooks
 from helpdesk.services.inbound_email import store_raw
 
 
@@ -18,16 +19,19 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     response = JsonResponse({"error": code, "message": message}, status=status)
     if status == 405:
         response["Allow"] = "POST"
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="inbound email", charset="UTF-8"'
     return response
 
 
-def _read_body(request) -> bytes | JsonResponse:
-    """The request body, at most INBOUND_MAX_BYTES (plus form overhead), read from the stream.
+def _read_body(request, *, encoded: bool = False) -> bytes | JsonResponse:
+    """The request body, at most INBOUND_MAX_BYTES (plus form overhead), read from the stream;
+    `encoded` allows for a provider that posts attachments in base64 (a third larger).
 
     Read directly rather than through `request.body`, whose DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
     is far below the size of an email with attachments.
     """
-    limit = conf.get("INBOUND_MAX_BYTES") + 64 * 1024
+    limit = conf.get("INBOUND_MAX_BYTES") * (4 if encoded else 3) // 3 + 64 * 1024
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -85,3 +89,54 @@ def receive_mailgun(request):
     if "body-mime" not in fields:
         return _error(400, "bad_request", "No body-mime field: forward to a URL that receives raw MIME.")
     return _accept(fields["body-mime"], f"webhook:mailgun:{text['token'][:64]}")
+
+
+def _shared_secret_ok(request, secret: str) -> bool:
+    return webhooks.verify_shared_secret(secret=secret, authorization=request.headers.get("Authorization", ""),
+                                         token=request.GET.get("token", ""))
+
+
+@csrf_exempt  # Postmark signs nothing: the credential is the basic-auth secret in the webhook URL
+def receive_postmark(request):
+    """Postmark's inbound webhook JSON (raw with RawEmail, else rebuilt), HELPDESK_POSTMARK_INBOUND_SECRET."""
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "POST the inbound message.")
+    secret = conf.get("POSTMARK_INBOUND_SECRET")
+    if not secret:
+        return _error(404, "not_configured", "This desk does not accept mail from Postmark.")
+    # Credentials before the body: a stranger's 25 MB are never read. 401, not 403: Postmark stops
+    # retrying on a 403, and mail sent while an admin fixes a mistyped secret would be lost.
+    if not _shared_secret_ok(request, secret):
+        return _error(401, "bad_credentials", "Wrong or missing credentials: put the secret in the webhook URL.")
+    body = _read_body(request, encoded=True)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        raw, ref = provider_payloads.postmark_message(body)
+    except provider_payloads.PayloadError as exc:
+        return _error(400, "bad_request", str(exc))
+    return _accept(raw, f"webhook:postmark:{ref}")
+
+
+@csrf_exempt  # SendGrid Inbound Parse: basic-auth secret in the parse URL
+def receive_sendgrid(request):
+    """SendGrid Inbound Parse form posts (raw `email`, else rebuilt), HELPDESK_SENDGRID_INBOUND_SECRET."""
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "POST the inbound message.")
+    secret = conf.get("SENDGRID_INBOUND_SECRET")
+    if not secret:
+        return _error(404, "not_configured", "This desk does not accept mail from SendGrid.")
+    if not _shared_secret_ok(request, secret):
+        return _error(401, "bad_credentials", "Wrong or missing credentials: put the secret in the parse URL.")
+    body = _read_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        fields, files = webhooks.form_data(request.META.get("CONTENT_TYPE", ""), body)
+    except Exception:  # a body no form parser can read
+        return _error(400, "bad_request", "The body is not form data.")
+    try:
+        raw = provider_payloads.sendgrid_message(fields, files)
+    except provider_payloads.PayloadError as exc:
+        return _error(400, "bad_request", str(exc))
+    return _accept(raw, "webhook:sendgrid")

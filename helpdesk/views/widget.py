@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from embeddings.language import detect_language, text_direction
-from helpdesk import conf, throttling
+from helpdesk import conf, suggestion_cache, throttling, widget_site_cache
 from helpdesk.models import Article, Suggestion, WidgetSession, WidgetSite
 from helpdesk.selectors.suggestions import find_suggestions
 from helpdesk.services import widget as widget_service
@@ -56,7 +56,7 @@ def public_endpoint(*methods: str):
         @csrf_exempt  # no cookies or other ambient credentials are accepted here: the key and origin are checked
         @functools.wraps(view)
         def wrapper(request, key: str, *args, **kwargs):
-            site = WidgetSite.objects.filter(key=key).first() if _KEY_SHAPE.fullmatch(key) else None
+            site = widget_site_cache.site_for_key(key) if _KEY_SHAPE.fullmatch(key) else None
             if site is None:
                 return error(403, "unknown_key", "This widget key is not valid.")
             if site.is_revoked:
@@ -163,9 +163,15 @@ def suggest(request, site, payload):
         return error
     # The visitor's typing decides the language shown; the widget's UI language is only the fallback.
     fallback = _text(payload, "locale")[:35] or site.default_locale
+    # Nothing in the answer depends on the site beyond that fallback, so sites share cached answers.
+    cached = suggestion_cache.widget_answer(text, fallback)
+    if cached.body is not None:
+        return HttpResponse(cached.body, content_type="application/json")
     language = detect_language(text, fallback=fallback).language or fallback
     shown = find_suggestions(text=text, locale=language, language=language).confident
-    return JsonResponse({"no_answer": not shown, "results": [_item(s) for s in shown]})
+    response = JsonResponse({"no_answer": not shown, "results": [_item(s) for s in shown]})
+    cached.store(response.content)
+    return response
 
 
 @public_endpoint("POST")

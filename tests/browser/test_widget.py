@@ -6,12 +6,13 @@ the `widget_demo_host` server on http://127.0.0.1:OTHER — a different origin, 
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from playwright.sync_api import expect
 
 from helpdesk.management.commands.widget_demo_host import host_page, make_server, serve_in_thread
 from helpdesk.models import Event, Ticket, WidgetSession
 from helpdesk.selectors import metrics
 from helpdesk.services.widget import save_site
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import PHONE, sign_in
 from tests.widget_support import load_kb
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -144,6 +145,46 @@ def test_no_good_answer_offers_the_form_and_the_ticket_reaches_the_agent_queue(p
     row = queue.locator("tr", has_text=question)
     row.wait_for()
     assert "es" in row.inner_text().split()
+
+
+def test_contact_support_is_always_in_view_with_suggestions_in_an_article_and_after_no(page, live_server, host, kb):
+    open_widget(page, host())
+    contact = page.get_by_role("button", name="Contact support")
+    expect(contact).to_be_visible()  # before anything is asked
+
+    ask(page, "How do I track my order?")
+    page.locator("#pd-results .result").first.wait_for()
+    expect(contact).to_be_visible()  # the suggestions may all be wrong: a person is one click away
+    page.locator("#pd-results .result").first.click()
+    page.locator("#pd-article-title").wait_for()
+    expect(contact).to_be_visible()
+    page.get_by_role("button", name="No", exact=True).click()
+    expect(page.get_by_label("Your email")).to_be_visible()
+    page.get_by_role("button", name="Back to results").click()
+    expect(contact).to_be_visible()  # after "No" and back to the list, still there
+
+    # Straight from the list of suggestions to a ticket, the question already in the message.
+    contact.click()
+    assert page.get_by_label("Message").input_value() == "How do I track my order?"
+    expect(contact).to_be_hidden()  # the form is where it leads; no second way to reset it
+    page.get_by_label("Your email").fill("mia@example.com")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text("Thanks! Your request has been sent.").wait_for()
+    ticket = Ticket.objects.get()
+    assert (ticket.requester_email, ticket.channel) == ("mia@example.com", "widget")
+
+
+def test_contact_support_stays_in_view_under_a_long_article_on_a_phone(browser, host, kb):
+    context = browser.new_context(viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    open_widget(page, host())
+    ask(page, "How do I track my order?")
+    page.locator("#pd-results .result").first.click()
+    page.locator("#pd-article-title").wait_for()
+    contact = page.get_by_role("button", name="Contact support").bounding_box()
+    assert contact["y"] + contact["height"] <= PHONE["height"]  # in view without scrolling the article
+    assert 0 <= contact["x"] and contact["x"] + contact["width"] <= PHONE["width"]
+    context.close()
 
 
 def test_the_widget_renders_inside_a_page_with_hostile_css(page, host, kb, screenshot_dir):

@@ -13,7 +13,28 @@ document.addEventListener("htmx:afterRequest", function (event) {
 
 // Controls marked data-submit-on-change submit their form when changed (the interface-language menu);
 // a listener here rather than an inline handler, which the Content-Security-Policy would refuse.
+// From the keyboard, arrow keys step through a closed menu and fire "change" at every step: there the
+// choice is submitted with Enter or when focus leaves the menu, so browsing the list does not reload
+// the page under the user (WCAG 3.2.2).
+function submitsOnChange(control) {
+  return control && control.form && control.hasAttribute && control.hasAttribute("data-submit-on-change");
+}
+let keyboardChanged = null;
+document.addEventListener("keydown", function (event) {
+  const control = event.target;
+  if (!submitsOnChange(control)) return;
+  if (event.key === "Enter" && keyboardChanged === control) { event.preventDefault(); control.form.submit(); }
+  else if (event.key !== "Enter" && event.key !== "Tab") keyboardChanged = control;
+});
 document.addEventListener("change", function (event) {
   const control = event.target;
-  if (control.form && control.hasAttribute && control.hasAttribute("data-submit-on-change")) control.form.submit();
+  if (submitsOnChange(control) && keyboardChanged !== control) control.form.submit();
+});
+document.addEventListener("focusout", function (event) {
+  const control = event.target;
+  if (submitsOnChange(control) && keyboardChanged === control) {
+    keyboardChanged = null;
+    const chosen = control.options[control.selectedIndex];
+    if (chosen && !chosen.defaultSelected) control.form.submit();
+  }
 });

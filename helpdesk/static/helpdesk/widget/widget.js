@@ -8,55 +8,29 @@
 */
 (function () {
   "use strict";
-  var STRINGS = {
-    en: {
-      launcher: "Help", title: "How can we help?", close: "Close help",
-      searchLabel: "Ask a question", placeholder: "Type your question…", search: "Search",
-      suggestions: "Suggested articles", found: "{n} articles found", foundOne: "1 article found",
-      searching: "Searching…", noAnswer: "We don't have a good answer to that yet.",
-      contact: "Contact support", back: "Back to results",
-      helpfulQuestion: "Did this answer your question?", yes: "Yes", no: "No",
-      thanks: "Great! Glad we could help.",
-      ticketIntro: "Send us your question and we'll answer by email.",
-      email: "Your email", name: "Your name (optional)", message: "Message", send: "Send",
-      sent: "Thanks! Your request has been sent. We'll reply by email.",
-      invalidEmail: "Please enter a valid email address.",
-      tooMany: "Too many requests. Please wait a moment and try again.",
-      tooLong: "Please shorten your question.", error: "Something went wrong. Please try again."
-    },
-    es: {
-      launcher: "Ayuda", title: "¿En qué podemos ayudarte?", close: "Cerrar la ayuda",
-      searchLabel: "Haz una pregunta", placeholder: "Escribe tu pregunta…", search: "Buscar",
-      suggestions: "Artículos sugeridos", found: "{n} artículos encontrados", foundOne: "1 artículo encontrado",
-      searching: "Buscando…", noAnswer: "Todavía no tenemos una buena respuesta para eso.",
-      contact: "Contactar con soporte", back: "Volver a los resultados",
-      helpfulQuestion: "¿Respondió esto a tu pregunta?", yes: "Sí", no: "No",
-      thanks: "¡Genial! Nos alegra haberte ayudado.",
-      ticketIntro: "Envíanos tu pregunta y te responderemos por correo electrónico.",
-      email: "Tu correo electrónico", name: "Tu nombre (opcional)", message: "Mensaje", send: "Enviar",
-      sent: "¡Gracias! Hemos recibido tu solicitud. Te responderemos por correo electrónico.",
-      invalidEmail: "Introduce una dirección de correo electrónico válida.",
-      tooMany: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
-      tooLong: "Acorta tu pregunta, por favor.", error: "Algo salió mal. Inténtalo de nuevo."
-    },
-    ar: {
-      launcher: "مساعدة", title: "كيف يمكننا مساعدتك؟", close: "إغلاق المساعدة",
-      searchLabel: "اطرح سؤالاً", placeholder: "اكتب سؤالك…", search: "بحث",
-      suggestions: "مقالات مقترحة", found: "تم العثور على {n} مقالات", foundOne: "تم العثور على مقالة واحدة",
-      searching: "جارٍ البحث…", noAnswer: "ليس لدينا إجابة جيدة على ذلك بعد.",
-      contact: "تواصل مع الدعم", back: "العودة إلى النتائج",
-      helpfulQuestion: "هل أجاب هذا عن سؤالك؟", yes: "نعم", no: "لا",
-      thanks: "رائع! يسعدنا أننا ساعدناك.",
-      ticketIntro: "أرسل إلينا سؤالك وسنرد عليك عبر البريد الإلكتروني.",
-      email: "بريدك الإلكتروني", name: "اسمك (اختياري)", message: "الرسالة", send: "إرسال",
-      sent: "شكراً! تم إرسال طلبك. سنرد عليك عبر البريد الإلكتروني.",
-      invalidEmail: "يرجى إدخال عنوان بريد إلكتروني صالح.",
-      tooMany: "طلبات كثيرة جداً. يرجى الانتظار قليلاً ثم المحاولة مرة أخرى.",
-      tooLong: "يرجى اختصار سؤالك.", error: "حدث خطأ ما. يرجى المحاولة مرة أخرى."
-    }
+  // The English strings are the msgids of the "djangojs" gettext domain (`makemessages -d djangojs`
+  // finds gettext_noop); translations come from catalog.json, generated from the .po files
+  // (`python manage.py build_widget_catalog`) and fetched from the desk (/desk/widget/v1/catalog.json).
+  function gettext_noop(text) { return text; }
+  var EN = {
+    launcher: gettext_noop("Help"), title: gettext_noop("How can we help?"), close: gettext_noop("Close help"),
+    searchLabel: gettext_noop("Ask a question"), placeholder: gettext_noop("Type your question…"),
+    search: gettext_noop("Search"), suggestions: gettext_noop("Suggested articles"),
+    found: gettext_noop("Articles found: {n}"), foundOne: gettext_noop("1 article found"),
+    searching: gettext_noop("Searching…"), noAnswer: gettext_noop("We don't have a good answer to that yet."),
+    contact: gettext_noop("Contact support"), back: gettext_noop("Back to results"),
+    helpfulQuestion: gettext_noop("Did this answer your question?"), yes: gettext_noop("Yes"), no: gettext_noop("No"),
+    thanks: gettext_noop("Great! Glad we could help."),
+    ticketIntro: gettext_noop("Send us your question and we'll answer by email."),
+    email: gettext_noop("Your email"), name: gettext_noop("Your name (optional)"), message: gettext_noop("Message"),
+    send: gettext_noop("Send"), sent: gettext_noop("Thanks! Your request has been sent. We'll reply by email."),
+    invalidEmail: gettext_noop("Please enter a valid email address."),
+    tooMany: gettext_noop("Too many requests. Please wait a moment and try again."),
+    tooLong: gettext_noop("Please shorten your question."), error: gettext_noop("Something went wrong. Please try again.")
   };
+  // Until catalog.json arrives (or if it cannot), English only.
+  var CATALOG = { languages: { en: { dir: "ltr" } }, aliases: {}, messages: {} };
 
-  var RTL = ["ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"];
   var DEBOUNCE_MS = 250;
 
   var script = document.currentScript;
@@ -66,23 +40,39 @@
   var apiBase = apiOrigin + "/desk/widget/v1/" + encodeURIComponent(siteKey) + "/";
   var storageKey = "polyglot-desk-session:" + siteKey;
 
-  function primary(tag) { return String(tag || "").toLowerCase().split(/[-_]/)[0]; }
-  function supported(tag) { var p = primary(tag); return STRINGS[p] ? p : null; }
+  // The shipped language for a BCP 47 tag ("fr-CA" → "fr", "zh-Hant-TW" → "zh-hant"), as
+  // helpdesk.languages.shipped_language does on the server.
+  function supported(tag) {
+    var parts = String(tag || "").toLowerCase().replace(/_/g, "-").split("-");
+    if (!parts[0]) { return null; }
+    if (parts[0] === "zh" && (parts.indexOf("hant") > 0 || parts.indexOf("hans") > 0)) {
+      return parts.indexOf("hant") > 0 ? "zh-hant" : "zh-hans";
+    }
+    var candidates = [parts.slice(0, 2).join("-"), parts[0]];
+    for (var i = 0; i < candidates.length; i++) {
+      var code = CATALOG.aliases[candidates[i]] || candidates[i];
+      if (CATALOG.languages[code]) { return code; }
+    }
+    return null;
+  }
   function browserLanguage() {
     var tags = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
     for (var i = 0; i < tags.length; i++) { if (supported(tags[i])) { return supported(tags[i]); } }
     return "en";
   }
-  function dirOf(tag) { return RTL.indexOf(primary(tag)) >= 0 ? "rtl" : "ltr"; }
+  function dirOf(code) { return (CATALOG.languages[code] || {}).dir === "rtl" ? "rtl" : "ltr"; }
+  function uiLanguage() {
+    var chosen = script.getAttribute("data-locale");
+    return (chosen && supported(chosen)) || browserLanguage();
+  }
 
   var state = {
-    lang: script.getAttribute("data-locale") ? (supported(script.getAttribute("data-locale")) || browserLanguage())
-      : browserLanguage(),
+    lang: "en",
     session: null, pending: null, query: "", lastRecorded: null, results: [], article: null, timer: null, seq: 0
   };
   function t(name, n) {
-    var table = STRINGS[state.lang] || STRINGS.en;
-    var text = table[name] || STRINGS.en[name] || name;
+    var msgid = EN[name] || name;
+    var text = (CATALOG.messages[state.lang] || {})[msgid] || msgid;
     return n === undefined ? text : text.replace("{n}", String(n));
   }
 
@@ -103,8 +93,11 @@
     ".launcher { position: fixed; bottom: 20px; inset-inline-end: 20px; z-index: 2147483647;",
     "  display: inline-flex; align-items: center; gap: 8px; padding: 12px 18px; border: 0; border-radius: 999px;",
     "  background: #1f5eff; color: #fff; font-weight: 600; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }",
-    ".launcher:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, h2:focus-visible {",
-    "  outline: 3px solid #ffbf47; outline-offset: 2px; }",
+    // A dark ring with a gap shows on the white panel and on the host page; white on the blue header.
+    ".launcher:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible,",
+    "  h3:focus-visible, .notice:focus-visible, p:focus-visible {",
+    "  outline: 3px solid #0b1f4d; outline-offset: 2px; }",
+    ".close:focus-visible { outline-color: #fff; outline-offset: -4px; }",
     ".panel { position: fixed; bottom: 84px; inset-inline-end: 20px; z-index: 2147483647; display: flex;",
     "  flex-direction: column; width: min(380px, calc(100vw - 24px)); max-height: min(600px, calc(100vh - 110px));",
     "  background: #fff; border: 1px solid #d0d7e2; border-radius: 12px; box-shadow: 0 12px 32px rgba(0,0,0,.22);",
@@ -114,7 +107,7 @@
     ".head h2 { margin: 0; font-size: 17px; font-weight: 600; }",
     ".close { background: transparent; border: 0; color: #fff; font-size: 22px; line-height: 1; cursor: pointer;",
     "  padding: 4px 8px; }",
-    ".body { padding: 14px 16px 16px; overflow-y: auto; display: block; }",
+    ".body { flex: 1 1 auto; min-height: 0; padding: 14px 16px 16px; overflow-y: auto; display: block; }",
     "form.search { display: flex; gap: 8px; }",
     "label { display: block; font-weight: 600; margin: 0 0 6px; }",
     "input, textarea { display: block; width: 100%; padding: 9px 10px; border: 1px solid #98a2b3;",
@@ -141,6 +134,9 @@
     ".ticket { margin-top: 12px; }",
     ".ticket .field { margin: 0 0 10px; }",
     ".notice { margin: 12px 0 0; padding: 10px 12px; border-radius: 8px; background: #f2f6ff; }",
+    // Contact support stays in view under every list, article and answer: a person is always one click away.
+    ".foot { flex: none; padding: 10px 16px; border-top: 1px solid #eaecf0; background: #f9fafb; }",
+    ".foot .btn { width: 100%; }",
     ".sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);",
     "  white-space: nowrap; }"
   ].join("\n");
@@ -182,15 +178,16 @@
   var status = el("p", { "class": "status", id: "pd-status", role: "status", "aria-live": "polite" });
   var resultsHeading = el("p", { "class": "sr-only", id: "pd-results-label" });
   var results = el("ul", { "class": "results", id: "pd-results", "aria-labelledby": "pd-results-label" });
-  var contactBtn = el("button", { "class": "btn secondary", type: "button", hidden: true,
+  var contactBtn = el("button", { "class": "btn secondary", type: "button", id: "pd-contact",
     onclick: function () { showTicketForm(); } });
-  var searchView = el("div", { "class": "search-view" },
-    [searchLabel, searchForm, status, resultsHeading, results, contactBtn]);
+  var foot = el("div", { "class": "foot" }, [contactBtn]);
+  var searchView = el("div", { "class": "search-view" }, [searchLabel, searchForm, status, resultsHeading, results]);
   var articleView = el("article", { "class": "article", hidden: true, "aria-labelledby": "pd-article-title" });
   var ticketView = el("div", { "class": "ticket", hidden: true });
   var body = el("div", { "class": "body" }, [searchView, articleView, ticketView]);
   panel.appendChild(el("div", { "class": "head" }, [title, closeBtn]));
   panel.appendChild(body);
+  panel.appendChild(foot);
   root.appendChild(launcher);
   root.appendChild(panel);
   if (style) { shadow.appendChild(style); }
@@ -286,7 +283,10 @@
     searchView.hidden = view !== "search";
     articleView.hidden = view !== "article";
     ticketView.hidden = view !== "ticket";
+    foot.hidden = view === "ticket";  // the form is what it leads to
   }
+  // With no good answer, contacting support is the way forward: the footer's button becomes the primary one.
+  function emphasiseContact(on) { contactBtn.className = on ? "btn" : "btn secondary"; }
 
   function renderResults(items, recorded) {
     state.results = items;
@@ -306,7 +306,7 @@
     results.textContent = "";
     state.results = [];
     setStatus(t("noAnswer"));
-    contactBtn.hidden = false;
+    emphasiseContact(true);
   }
 
   function suggestAsYouType() {
@@ -328,7 +328,7 @@
     var seq = ++state.seq;
     if (state.lastRecorded && state.lastRecorded.text === text) { return Promise.resolve(state.lastRecorded.data); }
     setStatus(t("searching"));
-    contactBtn.hidden = true;
+    emphasiseContact(false);
     return sessionCall("queries/", { q: text }).then(function (data) {
       state.query = text;
       state.lastRecorded = { text: text, data: data };
@@ -464,7 +464,7 @@
     state.lastRecorded = null;
     ask(text).catch(showError);
   });
-  input.addEventListener("input", function () { contactBtn.hidden = true; suggestAsYouType(); });
+  input.addEventListener("input", function () { emphasiseContact(false); suggestAsYouType(); });
   input.addEventListener("keydown", function (event) {
     if (event.key === "ArrowDown" && results.firstChild) { event.preventDefault(); results.querySelector("button").focus(); }
   });
@@ -478,8 +478,16 @@
     if (event.key === "Escape") { event.preventDefault(); toggle(false); }
   });
 
-  applyLanguage();
   function mount() { (document.body || document.documentElement).appendChild(host); }
-  if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
+  // The launcher appears once its words are known: one small cached file, the same for every site.
+  fetch(apiOrigin + "/desk/widget/v1/catalog.json", { mode: "cors", credentials: "omit" }).then(function (response) {
+    return response.ok ? response.json() : null;
+  }).then(function (catalog) {
+    if (catalog && catalog.languages) { CATALOG = catalog; }
+  }).catch(function () { /* English it is */ }).then(function () {
+    state.lang = uiLanguage();
+    applyLanguage();
+    if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
+  });
   window.__polyglotDeskWidget = { host: host, open: function () { toggle(true); } };
 })();
