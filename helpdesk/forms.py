@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Message, Ticket
 from helpdesk.roles import ADMINS, AGENTS
-from helpdesk.selectors.queue import SORTS, QueueFilters
+from helpdesk.selectors.queue import DEFAULT_SORT, SORTS, QueueFilters
 from helpdesk.services.tickets import MAX_MESSAGE_CHARS
 
 
@@ -26,16 +26,17 @@ class QueueFilterForm(forms.Form):
     assignee = forms.CharField(label=_("Assignee"), required=False, max_length=20)
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
+        ("attention", _("New and unassigned first")),
         ("-priority", _("Priority, highest first")), ("priority", _("Priority, lowest first")),
         ("age", _("Oldest first")), ("-age", _("Newest first")),
     ])
 
     def filters(self) -> QueueFilters:
         data = self.cleaned_data if self.is_valid() else {}
-        sort = data.get("sort") or "-priority"
+        sort = data.get("sort") or DEFAULT_SORT
         return QueueFilters(status=data.get("status") or "open", language=data.get("language", ""),
                             assignee=data.get("assignee", ""), q=data.get("q", ""),
-                            sort=sort if sort in SORTS else "-priority")
+                            sort=sort if sort in SORTS else DEFAULT_SORT)
 
 
 class ReplyForm(forms.Form):
@@ -63,6 +64,7 @@ class TicketUpdateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = desk_users()
         self.fields["assignee"].required = False
+        self.fields["assignee"].empty_label = _("Unassigned")  # not Django's "---------"
 
 
 class FeedbackForm(forms.Form):
@@ -73,7 +75,8 @@ class ArticleForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=300)
     body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 14}), required=False)
     locale = forms.CharField(label=_("Locale"), max_length=35, help_text=_("BCP 47 tag, e.g. en, es, pt-BR"))
-    category = forms.CharField(label=_("Category"), max_length=100, required=False)
+    category = forms.CharField(label=_("Category"), max_length=100, required=False,
+                               widget=forms.TextInput(attrs={"list": "kb-categories"}))
 
     def clean_locale(self):
         import langcodes

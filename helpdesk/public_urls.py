@@ -11,3 +11,12 @@ urlpatterns = [
     # An acknowledgement email's "this answered my question" link: GET asks, POST closes the ticket.
     path("answered/<str:token>/", public.answered, name="answered"),
 ]
+
+
+def public_article_url(article_id: int) -> str:
+    """The absolute address of an article's public page, as links sent to customers use it."""
+    from django.urls import reverse
+
+    from helpdesk import conf
+
+    return conf.get("SITE_URL").rstrip("/") + reverse("helpdesk_public:article", args=[article_id])

@@ -38,21 +38,23 @@ def _version() -> int | None:
 
 
 def site_for_key(key: str):
-    """The WidgetSite whose key is `key` (revoked ones included), or None. A copy: callers may not
-    change the remembered row."""
-    from helpdesk.models import WidgetSite
+    """The WidgetSite whose key (or previous key, within its rotation's grace period) is `key`,
+    revoked ones included, or None. A copy: callers may not change the remembered row."""
+    from helpdesk.selectors import widget_keys
 
     version = _version()
     entry = _remembered.get(key)
     if version is not None and entry is not None and entry[0] == version:
         site = entry[1]
     else:
-        site = WidgetSite.objects.filter(key=key).first()
+        site = widget_keys.site_for_key(key)
         if version is not None:
             with _lock:
                 if len(_remembered) >= MAX_REMEMBERED:
                     _remembered.clear()
                 _remembered[key] = (version, site)
+    if site is not None and site.key != key and not widget_keys.grace_open(site, key):
+        return None  # the grace period ended since this process remembered the row
     return copy.copy(site)
 
 

@@ -87,7 +87,7 @@ ENDPOINTS = (
 NOT_FUZZED = {
     "helpdesk:kb-import": "multipart uploads: the importers' own tests feed them broken and hostile files",
     "helpdesk:widget-site": "the same form as widget-site-new, on an existing site",
-    "helpdesk:widget-site-rotate": "no input but the id; changes the key the fuzz itself uses",
+    "helpdesk:widget-site-rotate": "one choice (grace_hours; a bad one is a 400: tests/test_widget_sites.py); changes the key the fuzz itself uses",
     "helpdesk:widget-site-revoke": "no input but the id; would revoke the key the fuzz itself uses",
     "helpdesk:kb-revision": "no input but the id (GET)",
     "helpdesk:kb-revision-publish": "no input but the id; tests/test_revisions.py",

@@ -31,6 +31,9 @@ def test_panel_records_suggestions_once_per_customer_message(agent_client, ticke
     assert Event.objects.filter(ticket=ticket, kind__in=["suggestions_shown", "no_answer"]).count() == 1
     html = first.content.decode()
     assert rows[0].article.title in html and "confidence" in html
+    # The passage shown is in whole sentences, not cut after 45 words with an ellipsis.
+    quote = html.split("<blockquote", 1)[1].split(">", 1)[1].split("</blockquote>", 1)[0]
+    assert "…" not in quote and quote.rstrip().endswith((".", "?", "!", "。"))
 
     latest = ticket.messages.filter(author_kind="customer").latest("id").pk
     assert panel(agent_client, ticket, after=latest).status_code == 204
@@ -69,16 +72,16 @@ def test_feedback_without_a_verdict_is_refused(agent_client, ticket):
     assert not Event.objects.filter(kind=Event.Kind.SUGGESTION_FEEDBACK).exists()
 
 
-def test_inserting_returns_title_link_and_summary_and_is_recorded(agent_client, ticket):
+def test_inserting_returns_title_summary_and_public_link_and_is_recorded(agent_client, ticket):
     panel(agent_client, ticket)
     s = Suggestion.objects.filter(ticket=ticket).order_by("rank").first()
     response = agent_client.post(f"/desk/suggestions/{s.pk}/insert/")
     assert response.status_code == 200
     text = response.json()["text"]
-    title, link, summary = text.split("\n", 2)
+    title, summary, link = text.split("\n\n")[0], "\n\n".join(text.split("\n\n")[1:-1]), text.split("\n\n")[-1]
     assert title == s.article.title
     assert link == f"http://testserver/help/articles/{s.article_id}/"
-    assert summary.split()[:5] == s.article.body.split()[:5]
+    assert s.article.body.startswith(summary) and summary.endswith(".")  # whole sentences, as written
     # The customer can open the link without signing in.
     agent_client.logout()
     public = agent_client.get(link.removeprefix("http://testserver"))
@@ -93,3 +96,18 @@ def test_feedback_endpoints_need_post(agent_client, ticket):
     s = Suggestion.objects.filter(ticket=ticket).first()
     assert agent_client.get(f"/desk/suggestions/{s.pk}/insert/").status_code == 405
     assert agent_client.get(f"/desk/suggestions/{s.pk}/feedback/").status_code == 405
+
+
+def test_the_panel_shows_the_latest_showing_only_not_two_lists_interleaved(agent_client, ticket):
+    # E.g. suggestions from full-text search alone while the knowledge base was still being embedded,
+    # then the ticket asked again once the vectors were there (what `make run` does on a first start).
+    from helpdesk.models import Article
+
+    a, b, c = Article.objects.filter(locale="es").order_by("id")[:3]
+    for rank, article in enumerate([a, b, c], 1):
+        Suggestion.objects.create(ticket=ticket, article=article, rank=rank, score=0.2, confidence=0.2, query="q")
+    for rank, article in enumerate([c, a], 1):
+        Suggestion.objects.create(ticket=ticket, article=article, rank=rank, score=0.8, confidence=0.8, query="q")
+    html = panel(agent_client, ticket).content.decode()
+    assert html.count('<li class="suggestion') == 2
+    assert html.index(c.title) < html.index(a.title) and b.title not in html

@@ -294,3 +294,15 @@ def test_an_archive_inside_an_archive_is_reported_not_opened_even_when_the_task_
         "outer.zip": "expanded", "outer.zip/inner.zip": "failed", "outer.zip/shown.md": "imported"}
     assert job.files.get(name="outer.zip/inner.zip").errors == ["archives inside archives are not supported"]
     assert list(Article.objects.values_list("title", flat=True)) == ["Shown"]
+
+
+@pytest.mark.django_db
+def test_the_upload_form_imports_as_drafts_unless_the_admin_ticks_publish(client):
+    client.force_login(admin_user())
+    html = client.get("/desk/kb/import/").content.decode()
+    assert 'name="publish"' in html and "checked" not in html.split('name="publish"')[1].split(">")[0]
+    page = io.BytesIO(b"# Gift cards\n\nGift cards never expire.\n")
+    page.name = "gift.md"
+    client.post("/desk/kb/import/", {"files": [page]})
+    job = ImportJob.objects.get()
+    assert job.publish is False

@@ -84,9 +84,46 @@ def test_kb_list_filters_by_locale_and_search(agent_client, source):
     assert "Track your order" in agent_client.get("/desk/kb/?q=carrier").content.decode()
 
 
+def test_kb_list_shows_each_article_once_with_its_translations_by_category(agent_client, source):
+    Article.objects.filter(pk=source.pk).update(category="orders")
+    es = save_article(title="Rastrea tu pedido", body="x", locale="es", translation_group=source.translation_group,
+                      category="orders")
+    save_article(title="Cambiar la contraseña", body="y", locale="es", category="account")
+    html = agent_client.get("/desk/kb/").content.decode()
+    # Categories in order, each a heading; the Spanish translation is a chip on the English article's row.
+    assert html.index("<h2>Account</h2>") < html.index("<h2>Orders</h2>") < html.index("Track your order")
+    assert html.count("<tr>") - html.count("<thead><tr>") == 2  # two articles, not three rows
+    assert f'href="/desk/kb/{es.pk}/" lang="es"' in html and "Rastrea tu pedido" in html
+    assert "2 articles" in html
+    # The Spanish-only article offers its missing English translation.
+    only_es = Article.objects.get(title="Cambiar la contraseña")
+    assert f'href="/desk/kb/{only_es.pk}/edit/?locale=en"' in html
+
+
+def test_kb_list_shows_the_translation_in_the_readers_language(agent_client, source):
+    save_article(title="Rastrea tu pedido", body="x", locale="es", translation_group=source.translation_group)
+    html = agent_client.get("/desk/kb/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert html.index("Rastrea tu pedido") < html.index("Track your order")  # shown first, the source below it
+
+
+def test_an_articles_page_links_the_public_page_customers_can_open(agent_client, source):
+    html = agent_client.get(f"/desk/kb/{source.pk}/").content.decode()
+    assert f'href="/help/articles/{source.pk}/" id="public-link"' in html
+    draft = save_article(title="Not yet", body="x", locale="en")
+    html = agent_client.get(f"/desk/kb/{draft.pk}/").content.decode()
+    assert 'id="public-link"' not in html and "customers cannot see it yet" in html
+
+
 def test_editor_tabs_flag_translations_older_than_the_source(agent_client, source):
     save_article(title="Rastrea", body="x", locale="es", translation_group=source.translation_group)
     assert "outdated" not in agent_client.get(f"/desk/kb/{source.pk}/edit/").content.decode()
     save_article(title=source.title, body="Open Orders, then Track.", locale="en", article=source)
     html = agent_client.get(f"/desk/kb/{source.pk}/edit/").content.decode()
     assert 'Spanish <code>es</code> <span class="badge cov-outdated">outdated</span>' in html
+
+
+def test_the_category_field_offers_the_categories_already_in_use(agent_client, source):
+    Article.objects.filter(pk=source.pk).update(category="Shipping")
+    for url in ("/desk/kb/new/", f"/desk/kb/{source.pk}/edit/"):
+        html = agent_client.get(url).content.decode()
+        assert 'list="kb-categories"' in html and '<datalist id="kb-categories"><option value="Shipping">' in html

@@ -109,9 +109,10 @@ def test_agent_acceptance_counts_tickets_with_an_insert_or_a_helpful_mark(journe
 
 def test_precision_at_k_and_mrr_from_agent_feedback(journey, now):
     p = metrics.suggestion_precision(metrics.period(days=30, now=now))
-    assert {k: (r.numerator, r.denominator) for k, r in p.at_k.items()} == {1: (1, 3), 3: (2, 5), 5: (2, 5)}
+    # The panel showed at most 3 suggestions: precision@5 would repeat precision@3, so it is not given.
+    assert {k: (r.numerator, r.denominator) for k, r in p.at_k.items()} == {1: (1, 3), 3: (2, 5)}
     assert all(type(r.numerator) is int for r in p.at_k.values())
-    assert p.tickets == 3
+    assert p.tickets == 3 and p.shown_at_most == 3 and p.left_out == (5,)
     assert p.mrr == pytest.approx((1 + 1 / 2 + 0) / 3)
 
 
@@ -177,6 +178,13 @@ def test_metrics_page_shows_rates_with_counts(agent_client, journey):
     assert "66.7%" in html and "2 of 3 tickets shown suggestions" in html
     assert "How do I change my shipping address" in html
     assert agent_client.get("/desk/metrics/?days=12345").status_code == 200
+
+
+def test_metrics_page_gives_precision_only_at_the_depths_the_panel_showed(agent_client, journey):
+    html = agent_client.get("/desk/metrics/?days=30").content.decode()
+    table = html.split('id="precision-table"', 1)[1].split("</table>", 1)[0]
+    assert 'data-k="1"' in table and 'data-k="3"' in table and 'data-k="5"' not in table
+    assert "showed at most 3 suggestions per ticket in this period, so precision is measured at k ≤ 3 only" in html
 
 
 def test_threshold_settings_preview_and_bad_input(admin_client_, journey):

@@ -57,6 +57,10 @@ def test_capture_server_writes_each_email_and_admins_read_it_in_the_outbox(captu
     assert b"I have opened a trace with the carrier." in eml.read_bytes()
     listing = admin_client_.get("/desk/outbox/").content.decode()
     assert "Re: Where is my parcel?" in listing and str(capture) in listing
+    # When it was received, as a date people read (not the file name's stamp).
+    stamp = eml.name[:15]
+    assert f'<time datetime="{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}' in listing
+    assert f"{stamp[4:6]}/{stamp[6:8]}/{stamp[:4]} " in listing and f"<code>{stamp}" not in listing
     detail = admin_client_.get(f"/desk/outbox/{eml.name}/").content.decode()
     assert "I have opened a trace with the carrier." in detail and "X-Polyglot-Desk" in detail
     raw = admin_client_.get(f"/desk/outbox/{eml.name}/?raw=1")

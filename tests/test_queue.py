@@ -38,9 +38,32 @@ def ids(page):
     return [t.pk for t in page.object_list]
 
 
-def test_queue_shows_open_tickets_sorted_by_priority_then_age(tickets, agent):
+def test_queue_puts_new_unassigned_tickets_first_newest_first_then_the_rest_by_priority(tickets, agent):
     page = agent_queue(filters=QueueFilters(), user=agent)
+    # en (2 h old, low) and es (3 days, high) are new and nobody's yet; ar is assigned.
+    assert ids(page) == [tickets["en"].pk, tickets["es"].pk, tickets["ar"].pk]
+
+
+def test_queue_sorts_by_priority_then_age(tickets, agent):
+    page = agent_queue(filters=QueueFilters(sort="-priority"), user=agent)
     assert ids(page) == [tickets["es"].pk, tickets["ar"].pk, tickets["en"].pk]
+
+
+def test_a_ticket_just_filed_is_on_the_first_page_however_many_older_urgent_ones_wait(agent_client, agent):
+    now = timezone.now()
+    for i in range(30):
+        open_ticket(subject=f"Older {i}", requester_email=f"c{i}@example.com", body="Where is my parcel?",
+                    priority=Ticket.Priority.URGENT, at=now - timedelta(days=2, minutes=i))
+    newest = open_ticket(subject="Just now", requester_email="new@example.com", body="Hello?",
+                         channel=Ticket.Channel.WIDGET)
+    html = agent_client.get("/desk/").content.decode()
+    assert "Just now" in html and html.index("Just now") < html.index("Older 0")
+    assert agent_queue(filters=QueueFilters(), user=agent).object_list[0].pk == newest.pk
+
+
+def test_the_ticket_assignee_select_says_unassigned_not_dashes(agent_client, tickets):
+    html = agent_client.get(f"/desk/tickets/{tickets['es'].pk}/").content.decode()
+    assert '<option value="" selected>Unassigned</option>' in html and "---------" not in html
 
 
 def test_queue_sorts_by_age_both_ways(tickets, agent):

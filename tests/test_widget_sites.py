@@ -58,17 +58,79 @@ def test_wildcards_paths_and_empty_origins_are_refused_with_a_message(admin_clie
     assert not WidgetSite.objects.exists()
 
 
-def test_rotate_and_revoke_need_post_and_change_the_key(admin_client):
+def test_rotate_and_revoke_ask_first_and_change_the_key_only_on_post(admin_client):
     site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
     old = site.key
-    assert admin_client.get(f"/desk/widget-sites/{site.pk}/rotate/").status_code == 405
-
-    admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/")
+    # GET is the confirmation page (what the site page's dialog shows without JavaScript): nothing changes.
+    ask = admin_client.get(f"/desk/widget-sites/{site.pk}/rotate/").content.decode()
+    assert "Rotate this site's key?" in ask and 'name="grace_hours"' in ask
+    assert "Revoke this site's key?" in admin_client.get(f"/desk/widget-sites/{site.pk}/revoke/").content.decode()
     site.refresh_from_db()
-    assert site.key != old and site.key_rotated_at is not None
+    assert site.key == old and not site.is_revoked
+
+    admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/", {"grace_hours": "0"})
+    site.refresh_from_db()
+    assert site.key != old and site.key_rotated_at is not None and site.previous_key == ""
 
     admin_client.post(f"/desk/widget-sites/{site.pk}/revoke/")
     site.refresh_from_db()
     assert site.is_revoked
     page = admin_client.get(f"/desk/widget-sites/{site.pk}/").content.decode()
     assert "Revoked on" in page and site.key not in page
+
+
+def test_the_site_page_offers_both_actions_behind_dialogs_and_shows_the_body_tag(admin_client):
+    site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
+    page = admin_client.get(f"/desk/widget-sites/{site.pk}/").content.decode()
+    assert "just before <code>&lt;/body&gt;</code>:" in page
+    assert 'data-opens-dialog="rotate-dialog"' in page and 'data-opens-dialog="revoke-dialog"' in page
+    assert '<dialog id="rotate-dialog"' in page and '<dialog id="revoke-dialog"' in page
+    assert "<script>" not in page  # the Content-Security-Policy allows no inline script
+
+
+def test_a_rotation_with_a_grace_period_keeps_the_old_key_working_until_it_ends(admin_client, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
+    old = site.key
+    response = admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/", {"grace_hours": "24"})
+    assert response.status_code == 302
+    site.refresh_from_db()
+    assert site.key != old and site.previous_key == old
+    assert timedelta(hours=23, minutes=59) < site.previous_key_expires_at - timezone.now() <= timedelta(hours=24)
+    page = admin_client.get(f"/desk/widget-sites/{site.pk}/").content.decode()
+    assert f"The previous key <code>{old}</code> keeps working until" in page
+
+    def start(key):
+        return client.post(f"/desk/widget/v1/{key}/sessions/", "{}", content_type="application/json",
+                           HTTP_ORIGIN="https://shop.example.com")
+
+    assert start(old).status_code == 201 and start(site.key).status_code == 201
+    site.refresh_from_db()
+    site.previous_key_expires_at = timezone.now() - timedelta(seconds=1)  # the grace period has run out
+    site.save(update_fields=["previous_key_expires_at"])
+    assert start(old).json()["error"] == "unknown_key"
+    assert start(site.key).status_code == 201
+
+
+def test_revoking_ends_the_grace_period_of_the_old_key_too(admin_client, client):
+    site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
+    old = site.key
+    admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/", {"grace_hours": "168"})
+    admin_client.post(f"/desk/widget-sites/{site.pk}/revoke/")
+    site.refresh_from_db()
+    assert site.is_revoked and site.previous_key == "" and not site.previous_key_works
+    response = client.post(f"/desk/widget/v1/{old}/sessions/", "{}", content_type="application/json",
+                           HTTP_ORIGIN="https://shop.example.com")
+    assert response.status_code == 403
+
+
+def test_a_grace_period_that_is_not_offered_is_refused_and_changes_nothing(admin_client):
+    site = WidgetSite.objects.create(name="Shop", allowed_origins="https://shop.example.com")
+    old = site.key
+    for bad in ("abc", "99999", "-1"):
+        assert admin_client.post(f"/desk/widget-sites/{site.pk}/rotate/", {"grace_hours": bad}).status_code == 400
+    site.refresh_from_db()
+    assert site.key == old and site.previous_key == ""

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0011_active_encoder_and_staged_vectors'),
+        ('helpdesk', '0015_widget_site_previous_key'),
     ]
 
     operations = [

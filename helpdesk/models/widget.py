@@ -28,6 +28,10 @@ class WidgetSite(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     key_rotated_at = models.DateTimeField(null=True, blank=True)
+    # After a rotation the old key keeps working until `previous_key_expires_at` (a grace period for
+    # pages that still embed it); revoking ends it at once.
+    previous_key = models.CharField(max_length=64, blank=True, db_index=True)
+    previous_key_expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
@@ -36,6 +40,13 @@ class WidgetSite(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None or not self.is_active
+
+    @property
+    def previous_key_works(self) -> bool:
+        from django.utils import timezone
+
+        return bool(self.previous_key and self.previous_key_expires_at
+                    and self.previous_key_expires_at > timezone.now() and not self.is_revoked)
 
     @property
     def origins(self) -> list[str]:

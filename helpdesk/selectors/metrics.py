@@ -208,14 +208,28 @@ class Precision:
     at_k: dict[int, Rate]
     mrr: float | None
     tickets: int
+    shown_at_most: int = 0  # the most suggestions the agents' panel showed on one ticket in the period
+    left_out: tuple[int, ...] = ()  # the k asked for that cannot be measured (k > shown_at_most)
 
 
 def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precision:
     """Precision@k over agent-judged suggestions (helpful ÷ judged, rank ≤ k) and MRR over judged tickets.
 
+    Only the k that can be measured: when the panel showed at most n suggestions, precision@5 with
+    n = 3 is precision@3 again, so ks above n are left out (and n itself is measured instead).
     MRR: for each ticket with any judged suggestion, 1/rank of its best-ranked helpful one (0 if none).
     """
     join, params = _ticket_language_join(p)
+    asked = ks
+    with connection.cursor() as cursor:
+        cursor.execute(f"""SELECT COALESCE(max(x.rank), 0) FROM helpdesk_suggestion x {join}
+            WHERE x.ticket_id IS NOT NULL AND x.created_at >= %(start)s AND x.created_at < %(end)s""",
+                       {"start": p.start, "end": p.end, **params})
+        shown_at_most = int(cursor.fetchone()[0])
+    if shown_at_most:
+        ks = tuple(sorted({k for k in ks if k <= shown_at_most} | ({shown_at_most} if shown_at_most < max(ks) else set())))
+    else:
+        ks = ks[:1]
     per_ticket = ", ".join(
         f"count(*) FILTER (WHERE x.rank <= {int(k)}) AS j{int(k)}, "
         f"count(*) FILTER (WHERE x.rank <= {int(k)} AND x.feedback = 'helpful') AS h{int(k)}" for k in ks)
@@ -230,7 +244,9 @@ def suggestion_precision(p: Period, ks: tuple[int, ...] = (1, 3, 5)) -> Precisio
         row = cursor.fetchone()
     tickets, reciprocal = row[-2], row[-1]
     at_k = {k: Rate(int(row[2 * i + 1]), int(row[2 * i])) for i, k in enumerate(ks)}
-    return Precision(at_k=at_k, mrr=float(reciprocal) / tickets if tickets else None, tickets=tickets)
+    return Precision(at_k=at_k, mrr=float(reciprocal) / tickets if tickets else None, tickets=tickets,
+                     shown_at_most=shown_at_most,
+                     left_out=tuple(k for k in asked if k > shown_at_most) if shown_at_most else ())
 
 
 # --- tickets by language over time ----------------------------------------------------------------

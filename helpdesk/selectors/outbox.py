@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -29,6 +30,14 @@ class Captured:
     @property
     def subject(self) -> str:
         return self.headers.get("Subject", "")
+
+    @property
+    def received_at(self) -> datetime | None:
+        """When the capture server received it: its file name starts with that UTC time."""
+        try:
+            return datetime.strptime(self.name[:15], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None
 
 
 def capture_dir() -> Path | None:

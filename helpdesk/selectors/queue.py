@@ -5,18 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from helpdesk.models import Message, Suggestion, Ticket
 from helpdesk.services.desk_settings import current_confidence_threshold
 
 SORTS = {
-    "age": "created_at",          # oldest first: the longest-waiting customer on top
-    "-age": "-created_at",
-    "priority": "priority",
-    "-priority": "-priority",
+    # Default, as the inboxes of Zendesk, Freshdesk and Intercom do: new tickets nobody has picked up
+    # on top, newest first (a customer who just wrote from the widget is seen at once, however many
+    # older tickets wait), then the rest by priority, oldest first.
+    "attention": ("-untouched", "-created_at_if_untouched", "-priority", "created_at"),
+    "age": ("created_at",),        # oldest first: the longest-waiting customer on top
+    "-age": ("-created_at",),
+    "priority": ("priority", "created_at"),
+    "-priority": ("-priority", "created_at"),
 }
-DEFAULT_SORT = "-priority"
+DEFAULT_SORT = "attention"
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,13 @@ def agent_queue(*, filters: QueueFilters, user, page: int | str = 1, per_page: i
         feedback=Suggestion.Feedback.NOT_HELPFUL
     )
     order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
-    qs = qs.order_by(order, "created_at" if order.endswith("priority") else "-id").select_related("assignee")
+    if "-untouched" in order:
+        untouched = Q(status=Ticket.Status.NEW, assignee__isnull=True)
+        qs = qs.annotate(
+            untouched=Case(When(untouched, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            created_at_if_untouched=Case(When(untouched, then="created_at"), default=None),
+        )
+    qs = qs.order_by(*order, "-id").select_related("assignee")
     qs = qs.only("id", "subject", "requester_email", "requester_name", "language", "status", "priority",
                  "created_at", "assignee__username")
     paginator = Paginator(qs.annotate(has_good_suggestion=Exists(good)), per_page)

@@ -33,7 +33,8 @@ def mark_suggestion(*, suggestion: Suggestion, helpful: bool, user=None, at: dat
 def insert_suggestion(*, suggestion: Suggestion, user=None, link: str | None = None, at: datetime | None = None) -> str:
     """Mark a suggestion as inserted into a reply and return the text to insert (title, link, summary).
 
-    `link` is the article's address as the customer should see it (absolute); the dashboard path otherwise.
+    `link` is the article's public address as the customer should see it (absolute); by default the
+    public page under HELPDESK["SITE_URL"].
     """
     article = suggestion.article
     with transaction.atomic():
@@ -49,15 +50,14 @@ def insert_suggestion(*, suggestion: Suggestion, user=None, link: str | None = N
     return reply_snippet(article, link=link)
 
 
-def reply_snippet(article, *, link: str | None = None, words: int = 40) -> str:
-    """The text an agent inserts: the article's title, its link, and the first words of its body."""
-    from django.urls import reverse
+def reply_snippet(article, *, link: str | None = None) -> str:
+    """The text an agent inserts: the article's title, its opening in whole sentences, and the
+    public link to the rest (never the agents' KB page, which a customer cannot open)."""
+    from helpdesk.public_urls import public_article_url
+    from helpdesk.summaries import summary
 
-    link = link or reverse("helpdesk:article", args=[article.pk])
-    summary = " ".join(article.body.split()[:words])
-    if len(article.body.split()) > words:
-        summary += " …"
-    return f"{article.title}\n{link}\n{summary}"
+    link = link or public_article_url(article.pk)
+    return "\n\n".join(part for part in (article.title, summary(article.body), link) if part)
 
 
 def _language(suggestion: Suggestion) -> str:
@@ -91,9 +91,16 @@ def show_ticket_suggestions(*, ticket, since=None) -> list[Suggestion]:
 
 
 def _latest_batch(qs) -> list[Suggestion]:
+    """The most recent showing only: its rows were written together, rank 1 first (ids ascending).
+
+    Merging showings (e.g. one from full-text search alone while the knowledge base was still being
+    embedded, and the one asked again after) would show the agent two lists interleaved by rank."""
+    first = qs.filter(rank=1).order_by("-id").values_list("id", flat=True).first()
+    if first is None:
+        return []
     seen, rows = set(), []
-    for row in qs.order_by("-created_at", "rank")[:50]:
+    for row in qs.filter(id__gte=first).order_by("rank", "id")[:50]:
         if row.article_id not in seen:
             seen.add(row.article_id)
             rows.append(row)
-    return sorted(rows, key=lambda r: r.rank)
+    return rows

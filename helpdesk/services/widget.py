@@ -7,7 +7,7 @@ from the event table alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -71,21 +71,30 @@ def save_site(
     return site
 
 
-def rotate_key(*, site: WidgetSite) -> WidgetSite:
-    """Give the site a new key; the old one stops working at once (and a revoked site is live again)."""
+def rotate_key(*, site: WidgetSite, grace: timedelta = timedelta(0)) -> WidgetSite:
+    """Give the site a new key. The old one keeps working for `grace` (pages being updated to the new
+    embed code keep their widget meanwhile), or stops at once with no grace; a revoked site is live
+    again with the new key only (its revoked key never comes back)."""
+    now = timezone.now()
+    keep_old = grace > timedelta(0) and not site.is_revoked
+    site.previous_key = site.key if keep_old else ""
+    site.previous_key_expires_at = now + grace if keep_old else None
     site.key = new_site_key()
-    site.key_rotated_at = timezone.now()
+    site.key_rotated_at = now
     site.revoked_at = None
     site.is_active = True
-    site.save(update_fields=["key", "key_rotated_at", "revoked_at", "is_active"])
+    site.save(update_fields=["key", "key_rotated_at", "previous_key", "previous_key_expires_at", "revoked_at",
+                             "is_active"])
     return site
 
 
 def revoke_key(*, site: WidgetSite) -> WidgetSite:
-    """Stop accepting the site's key; rotating later issues a new one."""
+    """Stop accepting the site's key, and any previous key still in its grace period; rotating later
+    issues a new one."""
     site.revoked_at = site.revoked_at or timezone.now()
     site.is_active = False
-    site.save(update_fields=["revoked_at", "is_active"])
+    site.previous_key, site.previous_key_expires_at = "", None
+    site.save(update_fields=["revoked_at", "is_active", "previous_key", "previous_key_expires_at"])
     return site
 
 

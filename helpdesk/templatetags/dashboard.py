@@ -82,8 +82,24 @@ def seconds(value) -> str:
 
 
 @register.filter
+def whole_sentences(text: str, length: int = 400) -> str:
+    """The opening of `text` in whole sentences (about `length` characters): never cut mid-sentence."""
+    from helpdesk.summaries import summary
+
+    return summary(text or "", length=int(length))
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def kb_categories() -> list[str]:
+    """The knowledge base's categories, offered while typing one (so "Billing" does not become "billing ")."""
+    from helpdesk.models import Article
+
+    return list(Article.objects.exclude(category="").order_by("category").values_list("category", flat=True).distinct())
 
 
 @register.simple_tag(takes_context=True)

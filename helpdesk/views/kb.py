@@ -7,11 +7,10 @@ Edits to a published article by someone without the publish permission become it
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
+
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from embeddings.language import to_bcp47
@@ -19,6 +18,7 @@ from helpdesk import permissions as perms
 from helpdesk.forms import ArticleForm
 from helpdesk.models import Article, Message, Ticket
 from helpdesk.permissions import requires
+from helpdesk.selectors.articles import article_groups
 from helpdesk.selectors.metrics import article_embedding_state, translation_coverage
 from helpdesk.selectors.revisions import pending_revision, pending_revisions
 from helpdesk.services.knowledge import save_article, set_article_status
@@ -28,22 +28,17 @@ from helpdesk.services.revisions import propose_revision
 @require_GET
 @requires(perms.READ_KB)
 def article_list(request):
-    qs = Article.objects.order_by("title", "locale")
+    """Articles with their translations, by category (agents think in articles, not in rows per language)."""
     q = request.GET.get("q", "").strip()[:200]
-    if q:
-        qs = qs.filter(Q(title__icontains=q) | Q(body__icontains=q))
     locale = request.GET.get("locale", "").strip()[:35]
-    if locale:
-        qs = qs.filter(locale=locale)
     status = request.GET.get("status", "")
-    if status in Article.Status.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs.only("id", "title", "locale", "status", "updated_at", "category"), 30).get_page(
-        request.GET.get("page", 1))
+    page, sections = article_groups(q=q, locale=locale, status=status, reader_language=get_language() or "",
+                                    page=request.GET.get("page", 1))
     locales = Article.objects.order_by("locale").values_list("locale", flat=True).distinct()
     waiting = pending_revisions().count() if request.user.has_perm(perms.PUBLISH_KB) else 0
-    return render(request, "helpdesk/kb_list.html", {"page": page, "q": q, "locale": locale, "status": status,
-                                                      "locales": locales, "statuses": Article.Status.choices,
+    return render(request, "helpdesk/kb_list.html", {"page": page, "sections": sections, "q": q, "locale": locale,
+                                                      "status": status, "locales": locales,
+                                                      "statuses": Article.Status.choices,
                                                       "revisions_waiting": waiting})
 
 

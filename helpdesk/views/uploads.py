@@ -39,8 +39,10 @@ class MultipleFileField(forms.FileField):
 
 class UploadForm(forms.Form):
     files = MultipleFileField(label=_("Files or a ZIP archive"))
-    publish = forms.BooleanField(label=_("Publish imported articles"), required=False, initial=True,
-                                 help_text=_("Front matter or a status column overrides this per article."))
+    # Unticked by default: imported text is reviewed before customers see it (as in Zendesk Guide).
+    publish = forms.BooleanField(label=_("Publish imported articles"), required=False, initial=False,
+                                 help_text=_("Unticked, new articles are saved as drafts to review first. "
+                                             "Front matter or a status column overrides this per article."))
 
     def clean_files(self):
         files = self.cleaned_data["files"]

@@ -31,6 +31,9 @@ def test_admin_uploads_a_zip_watches_it_finish_and_the_widget_api_finds_an_artic
     assert page.locator("nav a", has_text="Import").count() == 1
 
     page.set_input_files("input[name=files]", str(FIXTURES / "all.zip"))
+    # Imports are drafts unless the admin chooses to publish them at once.
+    assert not page.get_by_label("Publish imported articles").is_checked()
+    page.get_by_label("Publish imported articles").check()
     page.click("form.upload-form button[type=submit]")
 
     page.wait_for_url(re.compile(r"/desk/kb/import/\d+/$"))

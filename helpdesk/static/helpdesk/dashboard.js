@@ -7,6 +7,8 @@ document.addEventListener("htmx:afterRequest", function (event) {
   const reply = document.getElementById("id_body");
   if (!reply || !payload.text) return;
   reply.value = reply.value.trim() ? reply.value.replace(/\s+$/, "") + "\n\n" + payload.text : payload.text;
+  // Show the whole inserted answer for review before it is sent (up to 18 lines; it scrolls beyond).
+  reply.rows = Math.min(18, Math.max(reply.rows, reply.value.split("\n").length + 1));
   reply.focus();
   button.setAttribute("aria-pressed", "true");
 });
@@ -37,4 +39,32 @@ document.addEventListener("focusout", function (event) {
     const chosen = control.options[control.selectedIndex];
     if (chosen && !chosen.defaultSelected) control.form.submit();
   }
+});
+
+// Links marked data-opens-dialog="<id>" open that <dialog> (e.g. "Rotate key…" asks before acting);
+// without JavaScript they lead to a confirmation page. Inside a dialog, [data-close-dialog] cancels.
+document.addEventListener("click", function (event) {
+  const opener = event.target.closest && event.target.closest("[data-opens-dialog]");
+  if (opener) {
+    const dialog = document.getElementById(opener.dataset.opensDialog);
+    if (dialog && typeof dialog.showModal === "function") {
+      event.preventDefault();
+      dialog.showModal();
+      const first = dialog.querySelector("select, button, [href]");
+      if (first) first.focus();
+    }
+    return;
+  }
+  const closer = event.target.closest && event.target.closest("dialog [data-close-dialog]");
+  if (closer) {
+    event.preventDefault();
+    closer.closest("dialog").close();
+  }
+});
+
+// Forms marked data-confirm="question" ask before an action that takes something away (unpublishing
+// an article customers read, discarding a colleague's edit); without JavaScript they submit as before.
+document.addEventListener("submit", function (event) {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
 });
