@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0015_widget_site_previous_key'),
+        ('helpdesk', '0012_widget_site_previous_key'),
     ]
 
     operations = [
