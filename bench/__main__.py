@@ -9,7 +9,9 @@
     python -m bench no_answer [SET ...]  the "no good answer" decision at the shipped threshold: answerable
                                          questions shown a right / wrong article / nothing, out-of-scope held back
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
-    python -m bench imports              KB import of 5,000 articles: parse articles/s, embed chunks/s, peak memory
+    python -m bench imports              KB imports: CSV articles/s, web/worker peak memory for a large upload,
+                                         embedding through the pipeline beside the raw model (ratio)
+    python -m bench faults               fault drill: imports while workers are killed, Redis and PostgreSQL stopped
     python -m bench fuzz                 10,000 hostile requests against a real server: status codes, hangs
     python -m bench ratelimit            widget rate limits: honest visitors' success beside abusing addresses
     python -m bench encoders             encoders side by side: load, RSS, query p50 on 1 thread, throughput, worker path
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     # Benchmarks with their own argument parsers: (module, needs Django set up and migrated here).
     own_parsers = {"dashboard": True, "encoders": False, "imports": False, "widget_load": False, "email": True,
                    "email_fuzz": False, "email_quotes": False, "fuzz": False, "ratelimit": False,
-                   "no_answer": True}
+                   "faults": False, "no_answer": True}
     if argv[:1] and argv[0] in own_parsers:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
         if own_parsers[argv[0]]:

@@ -354,7 +354,7 @@ Polyglot Desk is ready (in {duration(elapsed)}).
       agent login   agent / {logins['agent']}
       admin login   admin / {logins['admin']}
   Widget demo site  http://127.0.0.1:{widget_port}/  (a customer's page on another origin, with the widget)
-{mail}  Logs              {Path(settings.VAR_DIR) / 'log'}  (restarts: supervisor.log)
+{mail}  Logs              {Path(settings.VAR_DIR) / 'log'}  (supervisor.log lists restarts; none yet if it is missing)
 
 Ctrl-C stops it; the data stays in {settings.VAR_DIR} for the next run.
 """,

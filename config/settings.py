@@ -193,11 +193,17 @@ CELERY_TASK_ROUTES = {"helpdesk.tasks.embed_*": {"queue": "embeddings"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# How often the sweeps for unembedded passages and stranded imports run (the fault drill's test
+# shortens it); passages are swept once they have waited two rounds.
+_SWEEP_SECONDS = float(os.environ.get("HELPDESK_SWEEP_SECONDS") or 60)
 CELERY_BEAT_SCHEDULE = {
     # Anything a lost message or a killed worker left unembedded is picked up again.
-    "sweep-unembedded": {"task": "helpdesk.tasks.sweep_unembedded", "schedule": 60.0},
+    "sweep-unembedded": {"task": "helpdesk.tasks.sweep_unembedded", "schedule": _SWEEP_SECONDS,
+                         "kwargs": {"min_age_seconds": int(2 * _SWEEP_SECONDS)}},
     # Emails whose task was lost are queued again; sends cut off mid-way are marked uncertain.
     "sweep-outbound-email": {"task": "helpdesk.tasks_email.sweep_outbound_email", "schedule": 60.0},
+    # Imports no task holds any more (a killed worker, a lost message) carry on where they stopped.
+    "sweep-imports": {"task": "helpdesk.tasks_imports.sweep_imports", "schedule": _SWEEP_SECONDS},
 }
 
 HELPDESK = {
@@ -219,6 +225,7 @@ HELPDESK = {
     "MAILGUN_SIGNING_KEY": os.environ.get("HELPDESK_MAILGUN_SIGNING_KEY") or None,
     "POSTMARK_INBOUND_SECRET": os.environ.get("HELPDESK_POSTMARK_INBOUND_SECRET") or None,
     "SENDGRID_INBOUND_SECRET": os.environ.get("HELPDESK_SENDGRID_INBOUND_SECRET") or None,
+    "IMPORT_STALE_SECONDS": int(os.environ.get("HELPDESK_IMPORT_STALE_SECONDS") or 60),
 }
 # Stored inbound mail nobody processed (broker outage) is queued again; IMAP is polled only when set.
 CELERY_BEAT_SCHEDULE["sweep-inbound-email"] = {"task": "helpdesk.tasks_inbound.sweep_inbound_email", "schedule": 300.0}
@@ -234,8 +241,17 @@ globals().update(mail_settings.from_environment(os.environ))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"helpdesk": {"handlers": ["console"], "level": os.environ.get("HELPDESK_LOG_LEVEL", "INFO")}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Django's own defaults print a 500's traceback only with DEBUG=1 (and otherwise mail it to ADMINS,
+        # usually empty): without this, a production error left nothing in the web server's log.
+        "server_errors": {"class": "logging.StreamHandler", "level": "ERROR", "filters": ["require_debug_false"]},
+    },
+    "loggers": {
+        "helpdesk": {"handlers": ["console"], "level": os.environ.get("HELPDESK_LOG_LEVEL", "INFO")},
+        "django.request": {"handlers": ["server_errors"], "level": "ERROR"},
+    },
 }
 
 # --- Hostile input, response headers (issue 13, "sec"): keep these together -------------------------

@@ -36,6 +36,11 @@ def worker_env() -> dict[str, str]:
             "DATABASE_APPLICATION_NAME": "polyglot-worker"}
 
 
+def embedder_concurrency() -> str:
+    """Pool processes of the embedder (EMBEDDER_CONCURRENCY, default 1; each holds its own model)."""
+    return os.environ.get("EMBEDDER_CONCURRENCY") or "1"
+
+
 def web_argv(port: int, *, host: str = "127.0.0.1", server: str = "granian") -> list[str]:
     """The command serving the desk on host:port. `granian` is what `make run` and docker use
     (`python -m config.serve`); the others are there to measure it against (bench widget_load)."""
@@ -69,18 +74,24 @@ def max_web_connections() -> int:
 
 
 def add_programs(supervisor: Supervisor, var_dir: Path, *, web_port: int, host: str = "127.0.0.1") -> Supervisor:
-    """Add the desk's own processes to `supervisor`: the Celery worker, beat and the web server.
+    """Add the desk's own processes to `supervisor`: the Celery worker and embedder, beat and the web server.
 
     One line per program: `supervisor.add(name, argv, env=...)`; it is started, logged to
     `<log_dir>/<name>.log`, restarted and stopped like the others.
     """
     var_dir = Path(var_dir)
-    # One worker for both queues. Beat is its own process: a killed worker cannot orphan it, and a
-    # killed beat is restarted; its pid file refuses a second copy on the same schedule.
+    # Two workers: "worker" takes the default queue (imports, suggestions, email, the sweeps) and
+    # "embedder" the embeddings queue, so a long import and the embedding of its passages run side by
+    # side, and an embedding backlog of minutes never holds up an import or a sweep (one worker for
+    # both queues served them in turn, a 64-passage task at a time). Beat is its own process: a killed
+    # worker cannot orphan it, and a killed beat is restarted; its pid file refuses a second copy.
     # Stopped with SIGQUIT: Celery's soft shutdown gives running tasks CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT
     # seconds, then hands them back to the broker (SIGTERM would wait for them however long they take).
-    supervisor.add("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "default,embeddings", "-c", "1",
-                              "-l", "info", "-n", "desk@%h", "--without-gossip", "--without-mingle"], env=worker_env(),
+    celery = [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "--without-gossip", "--without-mingle"]
+    supervisor.add("worker", [*celery, "-Q", "default", "-c", "1", "-n", "desk@%h"], env=worker_env(),
+                   stop_signal=signal.SIGQUIT, stop_timeout=30)
+    supervisor.add("embedder", [*celery, "-Q", "embeddings", "-c", embedder_concurrency(), "-n", "embed@%h"],
+                   env={**worker_env(), "DATABASE_APPLICATION_NAME": "polyglot-embedder"},
                    stop_signal=signal.SIGQUIT, stop_timeout=30)
     supervisor.add("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info",
                             "-s", str(var_dir / "celerybeat-schedule"), "--pidfile", str(var_dir / "celerybeat.pid")],
@@ -115,7 +126,7 @@ class Stack(Supervisor):
 
 def start_stack(var_dir: str | Path, *, web_port: int, env: dict[str, str] | None = None,
                 migrate: bool = True) -> Stack:
-    """Start the supervised desk (worker, beat, web on 127.0.0.1:web_port) on `var_dir`'s data and
+    """Start the supervised desk (worker, embedder, beat, web on 127.0.0.1:web_port) on `var_dir`'s data and
     return it running; `.stop()` stops the programs and any embedded service started here.
 
     Without DATABASE_URL / REDIS_URL (in `env` or this process's environment) the embedded

@@ -20,8 +20,11 @@ DEFAULTS: dict[str, Any] = {
     # torch CPU threads per process; None leaves torch's default (all cores). Web processes serve
     # many small queries from several threads and do best with 1 (measured: bench widget_load).
     "TORCH_THREADS": None,
-    # Chunks a single embedding task handles; bigger batches use the GPU better, smaller ones retry cheaper.
+    # Chunks a single embedding task handles, across articles; bigger batches use the GPU better,
+    # smaller ones retry cheaper. A task also stops at EMBED_TASK_TOKENS estimated tokens (characters
+    # / 3), so a batch of long passages does not take minutes on a CPU or overflow a GPU.
     "EMBED_TASK_CHUNKS": 64,
+    "EMBED_TASK_TOKENS": 16_384,
     "CHUNK_WORDS": 120,
     "DEFAULT_LOCALE": "en",
     "SUGGESTION_LIMIT": 5,
@@ -52,6 +55,13 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_UPLOAD_BYTES": 200 * 1024 * 1024,
     "IMPORT_MAX_ARCHIVE_MEMBERS": 20_000,
     "IMPORT_MAX_ZIP_RATIO": 100,
+    # Articles an import writes per transaction (with its resume point and progress counters).
+    "IMPORT_BATCH_RECORDS": 200,
+    # How long an import waits for a database that went away (retrying with backoff) before it
+    # gives up and leaves the job to the sweep; and how long a queued or running job may go without
+    # a heartbeat, no task holding it, before the sweep queues it again.
+    "IMPORT_DB_RETRY_SECONDS": 3600,
+    "IMPORT_STALE_SECONDS": 60,
     # Email: the address our mail comes from, and the one replies go to (plus a signed per-ticket
     # tag, see helpdesk.mail_tokens); None: replies go to FROM_EMAIL's mailbox.
     "FROM_EMAIL": "Support <support@localhost>",

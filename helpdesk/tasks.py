@@ -8,9 +8,8 @@ from datetime import timedelta
 
 from amqp.exceptions import ChannelError
 from celery import current_app, shared_task
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
-from helpdesk import conf
 from helpdesk.services import knowledge
 
 logger = logging.getLogger(__name__)
@@ -19,9 +18,12 @@ logger = logging.getLogger(__name__)
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
+    # A database outage of minutes: retried with backoff (1 s doubling, at most a minute apart, about
+    # 8 minutes in all); anything still unembedded after that is the sweep's.
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
-    max_retries=5,
+    retry_backoff_max=60,
+    max_retries=12,
 )
 def embed_chunks(chunk_ids: list[int]) -> int:
     """Embed a bounded batch of chunks (safe to run twice: embedded ones are skipped)."""
@@ -59,13 +61,11 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
     pending = knowledge.pending_chunk_ids(limit=50_000, older_than=timedelta(seconds=min_age_seconds))
     if pending:
         logger.info("sweep: %d chunks waiting to be embedded", len(pending))
-        size = conf.get("EMBED_TASK_CHUNKS")
-        for start in range(0, len(pending), size):
-            embed_chunks.delay(pending[start : start + size])
+        knowledge.queue_batches(pending)
     return len(pending)
 
 
-from helpdesk.tasks_imports import run_import  # noqa: E402,F401  (registers the import task with the worker)
+from helpdesk.tasks_imports import run_import, sweep_imports  # noqa: E402,F401  (registers the import task with the worker)
 from helpdesk.tasks_email import send_email, sweep_outbound_email  # noqa: E402,F401  (and the email tasks)
 from helpdesk.tasks_inbound import poll_imap, process_inbound_email, sweep_inbound_email  # noqa: E402,F401
 

@@ -59,3 +59,24 @@ def test_healthz_reports_database_and_redis(client):
     assert response.status_code == 200
     assert response["Cache-Control"].startswith("max-age=0")
     assert response.json() == {"status": "ok", "database": "ok", "redis": "ok", "encoder": "off"}
+
+
+FAIL_A_REQUEST = (
+    "import django; django.setup(); "
+    "from django.core.handlers.exception import response_for_exception; from django.test import RequestFactory; "
+    "request = RequestFactory().get('/desk/tickets/7/')\n"
+    "try:\n    raise ZeroDivisionError('the bug we need to find')\n"
+    "except ZeroDivisionError as exc:\n    print('status', response_for_exception(request, exc).status_code)"
+)
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_a_server_error_leaves_its_traceback_in_the_web_servers_log_once(debug):
+    # Django's defaults print it only with DEBUG=1: with DEBUG=0, the one setting that matters, it vanished.
+    env = service_env(DJANGO_SETTINGS_MODULE="config.settings")
+    env.update(DEBUG=debug)
+    result = subprocess.run([sys.executable, "-c", FAIL_A_REQUEST], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert "status 500" in result.stdout, result.stderr[-2000:]
+    assert "Internal Server Error: /desk/tickets/7/" in result.stderr
+    assert result.stderr.count("ZeroDivisionError: the bug we need to find") == 1

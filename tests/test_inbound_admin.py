@@ -38,6 +38,9 @@ def test_admins_see_failed_and_ignored_mail_with_why_and_can_process_it_anyway(m
     assert "Lost invoice" in page and "ValueError: disk full" in page
     assert "Out of office" in page and "Automatic reply" in page and "Process anyway" in page
     assert "All good" not in page  # processed mail is not a problem
+    # Filters and counts in words, not the database's keys ("problems", "processed: 1").
+    assert '<strong aria-current="page">Problems</strong>' in page and ">Ignored</a>" in page
+    assert "Processed: 1" in page and "processed: 1" not in page
     assert "All good" in admin.get("/desk/email/inbound-mail/?show=all").content.decode()
     detail = admin.get(f"/desk/email/inbound-mail/{failed.pk}/").content.decode()
     assert "ValueError: disk full" in detail and "imap:INBOX:1:7" in detail

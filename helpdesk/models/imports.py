@@ -29,6 +29,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the task running the job after every batch it commits; a job left queued or running
+    # with an old heartbeat (and no task holding its lock) is queued again by the sweep.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -55,10 +58,15 @@ class ImportFile(models.Model):
     name = models.CharField(max_length=1000, help_text=_("Path as uploaded, archive members as archive/path"))
     size = models.PositiveBigIntegerField(default=0)
     format = models.CharField(max_length=16, blank=True)
-    # Kept only until the file is processed: the worker may run on another machine than the web process.
+    # Uploads made before 0012 kept their bytes here; newer ones are stored as ImportFilePart rows.
     content = models.BinaryField(blank=True, default=b"")
+    # A member of an uploaded ZIP is read from the archive when its turn comes (never copied out).
+    archive = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="members")
+    member = models.CharField(max_length=1000, blank=True, help_text=_("Path inside the archive"))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     records = models.PositiveIntegerField(default=0)
+    # Records of this file already written (committed with them): a resumed import starts after them.
+    records_done = models.PositiveIntegerField(default=0)
     articles_created = models.PositiveIntegerField(default=0)
     articles_updated = models.PositiveIntegerField(default=0)
     articles_unchanged = models.PositiveIntegerField(default=0)
@@ -69,3 +77,21 @@ class ImportFile(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.status})"
+
+
+class ImportFilePart(models.Model):
+    """One piece (at most PART_BYTES) of an uploaded file's bytes, until the file is processed.
+
+    In the database rather than on a disk: the worker may run on another machine than the web
+    process, and pieces let both sides stream a 200 MB upload with a few MB of memory.
+    """
+
+    PART_BYTES = 1024 * 1024
+
+    file = models.ForeignKey(ImportFile, on_delete=models.CASCADE, related_name="parts")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["file_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["file", "seq"], name="helpdesk_importfilepart_seq")]

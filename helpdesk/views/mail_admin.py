@@ -19,6 +19,12 @@ from helpdesk.services.inbound_email import reprocess_inbound
 MANAGE_MAIL = "helpdesk.change_inboundemail"
 
 
+def _filter_labels() -> dict[str, str]:
+    # The filters' keys are URL parameters; people read words in their own language.
+    return {"problems": _("Problems"), "failed": _("Failed"), "ignored": _("Ignored"),
+            "waiting": _("Waiting"), "all": _("All")}
+
+
 @require_GET
 @requires(MANAGE_MAIL)
 def inbound_list(request):
@@ -26,7 +32,9 @@ def inbound_list(request):
     page = inbound_mail(show=show, page=request.GET.get("page", 1))
     return render(request, "helpdesk/inbound_mail.html", {
         "page": page, "rows": page.object_list, "show": show if show in FILTERS else "problems",
-        "filters": list(FILTERS), "counts": inbound_counts(),
+        "filters": [(key, _filter_labels().get(key, key)) for key in FILTERS],
+        "counts": [(InboundEmail.State(state).label if state in InboundEmail.State.values else state, n)
+                   for state, n in inbound_counts().items()],
     })
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload, TemporaryFileUploadHandler
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from helpdesk import conf
@@ -50,17 +52,93 @@ class UploadForm(forms.Form):
         return files
 
 
+# Multipart framing around the files (boundaries, part headers, the other fields) that the
+# Content-Length may carry beyond the upload limit.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+class UploadLimitHandler(FileUploadHandler):
+    """Counts every uploaded file's bytes as they arrive and stops the upload at the first one over
+    IMPORT_MAX_FILE_BYTES (a ZIP: IMPORT_MAX_UPLOAD_BYTES) or when all of them pass
+    IMPORT_MAX_UPLOAD_BYTES, whatever the Content-Length said. The rest of the body is read and
+    dropped, so the browser gets the form back with the reason."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.max_file, self.max_total = conf.get("IMPORT_MAX_FILE_BYTES"), conf.get("IMPORT_MAX_UPLOAD_BYTES")
+        self.total = 0
+        self.problem: str | None = None
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        super().new_file(field_name, file_name, *args, **kwargs)
+        self.file_bytes = 0
+        self.limit = self.max_total if str(file_name).lower().endswith(".zip") else self.max_file
+
+    def receive_data_chunk(self, raw_data, start):
+        self.file_bytes += len(raw_data)
+        self.total += len(raw_data)
+        if self.file_bytes > self.limit:
+            self.problem = gettext("%(name)s: over the %(limit)s-byte limit for one file") % {
+                "name": self.file_name, "limit": f"{self.limit:,}"}
+        elif self.total > self.max_total:
+            self.problem = gettext("The upload is over the %(limit)s-byte limit.") % {"limit": f"{self.max_total:,}"}
+        if self.problem:
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handler (a temporary file on disk) holds the file
+
+
+@csrf_exempt  # checked below, once the upload handlers are in place (reading POST reads the body)
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def upload(request):
+    """The upload form. Files stream to temporary files on disk (never into memory), and an upload
+    whose Content-Length is over the limit is refused before its body is read."""
+    if request.method == "POST":
+        declared = _content_length(request)
+        if declared > conf.get("IMPORT_MAX_UPLOAD_BYTES") + MULTIPART_ALLOWANCE:
+            form = _refused(gettext("The upload is %(size)s bytes, over the %(limit)s-byte limit.") % {
+                "size": f"{declared:,}", "limit": f"{conf.get('IMPORT_MAX_UPLOAD_BYTES'):,}"})
+            response = _render_form(request, form, status=413)
+            response["Connection"] = "close"  # the unread body must not be taken for the next request
+            return response
+        limiter = UploadLimitHandler(request)
+        request.upload_handlers = [limiter, TemporaryFileUploadHandler(request)]
+        return _upload(request, limiter)
+    return _upload(request, None)
+
+
+def _refused(message: str) -> UploadForm:
+    """The form, showing why the upload was refused (the files were never taken in)."""
+    from django.forms.utils import ErrorDict
+
+    form = UploadForm(data={}, files={})
+    form.full_clean()
+    form._errors = ErrorDict({"files": form.error_class([message])})
+    return form
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+@csrf_protect
+def _upload(request, limiter: UploadLimitHandler | None):
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        if limiter is not None and limiter.problem:
+            form = _refused(limiter.problem)
+        elif form.is_valid():
             try:
                 job = start_import(
-                    files=[(f.name, f.read()) for f in form.cleaned_data["files"]], user=request.user,
+                    files=[(f.name, f) for f in form.cleaned_data["files"]], user=request.user,
                     publish=form.cleaned_data["publish"], source="upload",
                 )
             except UploadRejected as exc:
@@ -68,6 +146,10 @@ def upload(request):
             else:
                 return redirect("helpdesk:kb-import-detail", pk=job.pk)
         status = 400
+    return _render_form(request, form, status=status)
+
+
+def _render_form(request, form, *, status: int):
     context = {
         "form": form, "imports": recent_imports(),
         "max_file_mb": conf.get("IMPORT_MAX_FILE_BYTES") // (1024 * 1024),

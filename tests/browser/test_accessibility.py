@@ -117,9 +117,9 @@ def public_pages(desk) -> list[tuple[str, str]]:
             ("public-article-ar", f"/help/articles/{desk['arabic_article'].pk}/")]
 
 
-def visit(page, url):
+def visit(page, url, status=200):
     response = page.goto(url)
-    assert response.status == 200, f"{url}: {response.status}"
+    assert response.status == status, f"{url}: {response.status}"
     page.wait_for_load_state("networkidle")
 
 
@@ -153,6 +153,8 @@ def test_no_page_has_a_serious_or_critical_axe_violation(browser, live_server, d
     for name, path in public_pages(desk):
         visit(page, live_server.url + path)
         check(name)
+    visit(page, live_server.url + "/help/articles/999999/", status=404)  # the desk's own "not found" page
+    check("not-found")
     sign_in(page, live_server, "boss", PASSWORD)
     for name, path in signed_in_pages(desk):
         visit(page, live_server.url + path)
@@ -180,6 +182,8 @@ def test_no_page_is_wider_than_a_phone(browser, live_server, desk, host, screens
     for name, path in public_pages(desk):
         visit(page, live_server.url + path)
         check(name)
+    visit(page, live_server.url + "/help/articles/999999/", status=404)  # the desk's own "not found" page
+    check("not-found")
     sign_in(page, live_server, "boss", PASSWORD)
     for name, path in signed_in_pages(desk):
         visit(page, live_server.url + path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (for logs)")
 
     def handle(self, *args, paths=(), draft=False, embed_here=False, no_progress=False, **options):
-        files = list(collect(paths))
+        files = list(collect(paths, warn=self.stderr.write))
         if not files:
             raise CommandError("no importable files found (" + ", ".join(sorted(EXTENSIONS)) + ")")
         try:
@@ -63,17 +64,32 @@ class Command(BaseCommand):
             raise CommandError(f"{job.files_failed} of {job.files_parsed} files could not be imported")
 
 
-def collect(paths):
-    """Yield (name, bytes) for every file given, folders walked in a stable order (hidden files skipped)."""
+def collect(paths, *, warn=None):
+    """Yield (name, path) for every file given, folders walked in a stable order (hidden files skipped).
+
+    A folder is never left: symbolic links inside it are followed only when they point at a file
+    inside the same folder (a link to `../var/secret_key` would otherwise import a secret as an
+    article agents can read), and linked folders are not entered. Files are not read here: the
+    import copies them in pieces.
+    """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                if child.is_file() and not any(part.startswith(".") for part in relative.parts):
-                    if child.suffix.lower() in EXTENSIONS:
-                        yield str(Path(path.name) / relative), child.read_bytes()
+            root, found = path.resolve(), []
+            for folder, dirs, names in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    child = Path(folder) / name
+                    if name.startswith(".") or child.suffix.lower() not in EXTENSIONS:
+                        continue
+                    target = child.resolve()
+                    if not target.is_relative_to(root) or not target.is_file():
+                        if warn:
+                            warn(f"{child}: skipped, it leads outside {path}")
+                        continue
+                    found.append((str(Path(path.name) / child.relative_to(path)), target))
+            yield from sorted(found)
         elif path.is_file():
-            yield path.name, path.read_bytes()
+            yield path.name, path
         else:
             raise CommandError(f"{raw}: no such file or folder")
