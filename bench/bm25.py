@@ -9,14 +9,21 @@ STEMMERS = {"ar": "arabic", "de": "german", "el": "greek", "en": "english", "es"
             "ru": "russian", "tr": "turkish", "fr": "french", "it": "italian", "nl": "dutch", "pt": "portuguese"}
 
 
-def bm25_reference(corpus: list[dict], queries: list[tuple[str, str]], qrels: dict, *, language: str = "en") -> dict:
+def bm25_reference(corpus: list[dict], queries: list[tuple[str, str]], qrels: dict, *, language: str = "en",
+                   plain: bool = False) -> dict:
     """Score (query id, text) pairs with bm25s (Lucene variant, k1=1.5, b=0.75, stemmer and stop words
-    of `language` where PyStemmer/bm25s have them; its default tokenizer otherwise); return mean metrics."""
+    of `language` where PyStemmer/bm25s have them); return mean metrics.
+
+    `plain`: bm25s's default tokenizer instead (English stop words, no stemmer), the "plain BM25"
+    a team would try first: on short questions it can beat a stemmer, so lexical search is held to both."""
     import bm25s
     import Stemmer
 
-    stemmer = Stemmer.Stemmer(STEMMERS[language]) if language in STEMMERS else None
-    stopwords = language if language in ("en", "de", "es", "fr", "it", "pt", "nl", "ru") else None
+    if plain:
+        stemmer, stopwords = None, "english"
+    else:
+        stemmer = Stemmer.Stemmer(STEMMERS[language]) if language in STEMMERS else None
+        stopwords = language if language in ("en", "de", "es", "fr", "it", "pt", "nl", "ru") else None
     texts = [f"{d.get('title', '')}\n{d.get('text', '')}" for d in corpus]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(texts, stopwords=stopwords, stemmer=stemmer, show_progress=False), show_progress=False)

@@ -16,8 +16,10 @@ from bench.beir import write_beir
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 
 
-def stackfaq(data: Path, out: Path) -> list[Path]:
-    """StackFAQ: paraphrased questions → the StackExchange thread (question + top answers) they ask for."""
+def stackfaq(data: Path, out: Path, *, held_out_seed: int = 7) -> list[Path]:
+    """StackFAQ: paraphrased questions → the StackExchange thread (question + top answers) they ask for.
+
+    Writes `stackfaq` and `stackfaq-oos` (20% of threads left out, their questions out of scope)."""
     root = json.loads((data / "stackfaq" / "stackExchange-FAQ.json").read_text(encoding="utf-8"))["root"]["qapair"]
     corpus, queries, qrels = [], [], []
     for i, pair in enumerate(root):
@@ -33,7 +35,16 @@ def stackfaq(data: Path, out: Path) -> list[Path]:
             if len(text) > 3:  # the file marks skipped rephrasings with "*"
                 queries.append({"_id": f"q-{i}-{j}", "text": text, "language": "en"})
                 qrels.append((f"q-{i}-{j}", doc_id, 1))
-    return [write_beir(out / "stackfaq", corpus, queries, qrels)]
+    paths = [write_beir(out / "stackfaq", corpus, queries, qrels)]
+    # stackfaq-oos: a fifth of the threads left out of the corpus; their rephrasings stay, unlabelled
+    # and marked unanswerable (out-of-scope questions about the same site).
+    held_out = set(random.Random(held_out_seed).sample([d["_id"] for d in corpus], len(corpus) // 5))
+    answer_of = {qid: did for qid, did, _ in qrels}
+    paths.append(write_beir(
+        out / "stackfaq-oos", [d for d in corpus if d["_id"] not in held_out],
+        [q | {"answerable": False} if answer_of[q["_id"]] in held_out else q for q in queries],
+        [row for row in qrels if row[1] not in held_out]))
+    return paths
 
 
 def _intent_article(intent: str) -> dict:
@@ -63,8 +74,10 @@ def banking77(data: Path, out: Path, *, held_out_share: float = 0.2, seed: int =
     return paths
 
 
-def dstc11(data: Path, out: Path, *, split: str = "val") -> list[Path]:
+def dstc11(data: Path, out: Path, *, split: str = "val", seed: int = 7) -> list[Path]:
     """DSTC11 track 5: knowledge-seeking turns of multi-turn conversations → the entity FAQs that answer them.
+
+    Also writes `dstc11-oos`, which adds turns only reviews answer as out-of-scope questions.
 
     The corpus is every FAQ (title "<entity>: <question>", text the answer). Queries are the turns whose
     label cites at least one FAQ: text = the last user turn, history = the earlier turns.
@@ -79,16 +92,25 @@ def dstc11(data: Path, out: Path, *, split: str = "val") -> list[Path]:
                                "text": faq["answer"], "language": "en"})
     logs = json.loads((base / split / "logs.json").read_text(encoding="utf-8"))
     labels = json.loads((base / split / "labels.json").read_text(encoding="utf-8"))
-    queries, qrels = [], []
+    queries, qrels, reviews_only = [], [], []
     for i, (log, label) in enumerate(zip(logs, labels)):
-        faqs = [k for k in label.get("knowledge") or [] if label.get("target") and k.get("doc_type") == "faq"]
-        if not faqs or not log:
+        knowledge = label.get("knowledge") or [] if label.get("target") else []
+        faqs = [k for k in knowledge if k.get("doc_type") == "faq"]
+        if not log or not knowledge:
             continue
         history = [{"speaker": "customer" if t["speaker"] == "U" else "agent", "text": t["text"]} for t in log[:-1]]
-        queries.append({"_id": f"d{i}", "text": log[-1]["text"], "history": history, "language": "en"})
+        query = {"_id": f"d{i}", "text": log[-1]["text"], "history": history, "language": "en"}
+        if not faqs:  # asks what only guests' reviews answer: no FAQ does
+            reviews_only.append(query | {"answerable": False})
+            continue
+        queries.append(query)
         for k in faqs:
             qrels.append((f"d{i}", f"{k['domain']}-{k['entity_id']}-{k['doc_id']}", 1))
-    return [write_beir(out / "dstc11", corpus, queries, qrels)]
+    # dstc11-oos: the FAQ questions plus as many knowledge-seeking turns that only reviews answer
+    # (real out-of-scope questions for an FAQ knowledge base, in the same conversations' style).
+    oos = random.Random(seed).sample(reviews_only, min(len(queries), len(reviews_only)))
+    return [write_beir(out / "dstc11", corpus, queries, qrels),
+            write_beir(out / "dstc11-oos", corpus, queries + oos, qrels)]
 
 
 def _xquad_language(data: Path, language: str, articles: int):

@@ -42,8 +42,10 @@ def _ensure_converted(names: set[str]):
 
 def _sampled_queries(directory: Path, n: int) -> tuple[list[dict], list[dict], dict]:
     """The same sample evaluate_retrieval takes with --max-queries n --seed SEED."""
+    from helpdesk.management.commands.evaluate_retrieval import select_queries
+
     corpus, queries, qrels = read_beir(directory)
-    queries = [q for q in queries if str(q.get("_id")) in qrels and (q.get("text") or "").strip()]
+    queries = select_queries(queries, qrels)
     if len(queries) > n:
         queries = random.Random(SEED).sample(queries, n)
     return corpus, queries, qrels
@@ -74,28 +76,39 @@ def retrieval(args) -> int:
         bm25 = bm25_reference(corpus, [(str(q["_id"]), build_query(_turns(q.get("history"), q["text"])))
                                        for q in queries], qrels, language=language)
         report["bm25"] = bm25
+        report["bm25_plain"] = bm25_reference(corpus, [(str(q["_id"]), build_query(_turns(q.get("history"), q["text"])))
+                                                       for q in queries], qrels, plain=True)
         if name == "dstc11":
             report["bm25_last"] = bm25_reference(corpus, [(str(q["_id"]), q["text"]) for q in queries], qrels)
         details[name] = report
         r = report["results"]
         rows.append((name, report["documents"], report["queries"], r["dense"]["overall"], r["lexical"]["overall"],
                      r["hybrid"]["overall"], bm25, time.monotonic() - t0))
-        print(f"  {name}: {report['documents']} documents, {report['queries']} queries "
-              f"({time.monotonic() - t0:.0f}s)", flush=True)
+        print(f"  {name}: {report['documents']} documents, {report['queries']} queries, NDCG@10 dense "
+              f"{r['dense']['overall']['ndcg@10']:.4f} lexical {r['lexical']['overall']['ndcg@10']:.4f} hybrid "
+              f"{r['hybrid']['overall']['ndcg@10']:.4f} bm25 {bm25['ndcg@10']:.4f} plain "
+              f"{report['bm25_plain']['ndcg@10']:.4f} ({time.monotonic() - t0:.0f}s, load average {_load()})", flush=True)
 
     encoder = next(iter(details.values()))["encoder"] if details else "?"
-    print(f"\nNDCG@10 by retriever (encoder {encoder}; bm25 = bm25s reference on the same queries)")
-    print(f"{'set':16} {'docs':>6} {'queries':>7} {'dense':>7} {'lexical':>7} {'hybrid':>7} {'bm25':>7}"
+    print(f"\nNDCG@10 by retriever (encoder {encoder}; bm25 = bm25s with the language's stemmer and stop words, "
+          f"plain = bm25s's default tokenizer, both on the same queries; load average {_load()})")
+    print(f"{'set':16} {'docs':>6} {'queries':>7} {'dense':>7} {'lexical':>7} {'hybrid':>7} {'bm25':>7} {'plain':>7}"
           f" {'hyb R@10':>8} {'hyb R@100':>9} {'hyb MRR':>7} {'bm25 R@100':>10}")
     for name, docs, nq, dense, lex, hyb, bm25, _ in rows:
+        plain = details[name]["bm25_plain"]
         print(f"{name:16} {docs:>6} {nq:>7} {dense['ndcg@10']:>7.4f} {lex['ndcg@10']:>7.4f} {hyb['ndcg@10']:>7.4f} "
-              f"{bm25['ndcg@10']:>7.4f} {hyb['recall@10']:>8.4f} {hyb['recall@100']:>9.4f} {hyb['mrr@10']:>7.4f} "
-              f"{bm25['recall@100']:>10.4f}")
+              f"{bm25['ndcg@10']:>7.4f} {plain['ndcg@10']:>7.4f} {hyb['recall@10']:>8.4f} {hyb['recall@100']:>9.4f} "
+              f"{hyb['mrr@10']:>7.4f} {bm25['recall@100']:>10.4f}")
     if rows:
         mean = lambda i: statistics.mean(row[i]["ndcg@10"] for row in rows)  # noqa: E731
         print(f"{'mean':16} {'':>6} {'':>7} {mean(3):>7.4f} {mean(4):>7.4f} {mean(5):>7.4f} {mean(6):>7.4f}")
         wins = [row[0] for row in rows if row[5]["ndcg@10"] + 1e-9 < max(row[3]["ndcg@10"], row[4]["ndcg@10"])]
         print(f"hybrid below the better single retriever on: {', '.join(wins) or 'none'}")
+        bm25_best = {row[0]: max(row[6]["ndcg@10"], details[row[0]]["bm25_plain"]["ndcg@10"]) for row in rows}
+        below = [row[0] for row in rows if row[4]["ndcg@10"] + 1e-9 < bm25_best[row[0]]]
+        print(f"lexical below bm25s (either tokenizer) on: {', '.join(below) or 'none'}")
+        below = [row[0] for row in rows if row[5]["ndcg@10"] + 1e-9 < max(row[4]["ndcg@10"], bm25_best[row[0]])]
+        print(f"hybrid below lexical or bm25s on: {', '.join(below) or 'none'}")
 
     if "dstc11" in details:
         by = details["dstc11"]["by_conversation"]
@@ -118,10 +131,16 @@ def retrieval(args) -> int:
         print("\nXQuAD-R cross-language (question in X, English sentences), hybrid NDCG@10 per language")
         per = details["xquad-r-cross"]["results"]["hybrid"]["per_language"]
         print("  " + "  ".join(f"{lang} {m['ndcg@10']:.3f}" for lang, m in per.items()))
-    print(f"\ntotal {time.monotonic() - started:.0f}s")
+    print(f"\ntotal {time.monotonic() - started:.0f}s, load average {_load()}")
     if args.json:
         args.json.write_text(json.dumps(details, ensure_ascii=False, indent=1))
     return 0
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def language(args) -> int:

@@ -64,7 +64,7 @@ def fuse(
     method "rrf": score = Σ weight / (k + rank) (Cormack et al. 2009).
     method "strength": RRF with each term multiplied by the hit's evidence in 0..1.
     Measured on StackFAQ, BANKING77, DSTC11 and XQuAD-R (README): convex ≥ strength ≥ rrf.
-    Ties break on article id.
+    Ties break on the retrievers' own ranks (their reciprocal-rank sum), article id last.
     """
     if method not in FUSION_METHODS:
         raise ValueError(f"unknown fusion method {method!r}; choose one of {', '.join(FUSION_METHODS)}")
@@ -90,7 +90,10 @@ def fuse(
             candidate.ranks[name] = rank
             candidate.scores[name] = score
             candidate.fused += weight * value
-    return sorted(candidates.values(), key=lambda c: (-c.fused, c.article_id))
+    # Candidates with equal fused scores (e.g. every article only dense found when dense weighs 0)
+    # keep the order of the retrievers that found them, never article-id order.
+    return sorted(candidates.values(),
+                  key=lambda c: (-c.fused, -sum(1.0 / (k + rank) for rank in c.ranks.values()), c.article_id))
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,66 @@ def test_evaluate_retrieval_prints_a_table_and_refuses_bad_input(tmp_path, hashi
         call_command("evaluate_retrieval", str(tmp_path / "set"), "--mode", "fuzzy")
 
 
+
+def _write_set_with_unanswerable(root):
+    _write_set(root)
+    more = [
+        {"_id": "q5", "text": "printer paper jam", "answerable": False},  # explicit
+        {"_id": "q6", "text": "password for refunds", "language": "en"},  # labelled to a document not in the corpus
+        {"_id": "q7", "text": "restart", "language": "en"},  # answerable, but the words point elsewhere
+    ]
+    with (root / "queries.jsonl").open("a") as handle:
+        handle.write("\n".join(json.dumps(q) for q in more) + "\n")
+    with (root / "qrels" / "test.tsv").open("a") as handle:
+        handle.write("q6\td9\t1\nq7\td1\t1\n")
+    return root
+
+
+@pytest.fixture
+def rank_confidence(settings):
+    """Confidence from the lexical rank alone: rank 1 → 0.99, rank 2 → 0.5, not found → 0.01."""
+    settings.HELPDESK = {"ENCODER": "hashing", "CONFIDENCE_THRESHOLD": 0.6,
+                         "CONFIDENCE_CALIBRATION": {"bias": -5, "dense": 0, "lexical": 10, "agree": 0}}
+
+
+@pytest.mark.django_db
+def test_unlabelled_and_unanswerable_questions_are_judged_on_whether_the_desk_holds_back(
+        tmp_path, rank_confidence, capsys):
+    call_command("evaluate_retrieval", str(_write_set_with_unanswerable(tmp_path / "set")), "--mode", "lexical",
+                 "--json")
+
+    report = json.loads(capsys.readouterr().out)
+    # q1-q3 and q7 are answerable; q4 (no label), q5 (marked) and q6 (its article is not in the corpus) are not.
+    assert (report["queries"], report["out_of_scope"], report["threshold"]) == (4, 3, 0.6)
+    assert report["results"]["lexical"]["overall"]["queries"] == 4  # ranking metrics: answerable questions only
+    figures = report["results"]["lexical"]["no_answer"]
+    overall = figures["overall"]
+    # At 0.6 only a lexical first place is shown: q1-q3 right, q7 the printer article (wrong);
+    # q4 finds nothing and is held back, q5 and q6 are shown an article although none answers them.
+    assert (overall["answerable"], overall["answerable_correct"], overall["answerable_wrong"],
+            overall["answerable_held_back"]) == (4, 0.75, 0.25, 0.0)
+    assert (overall["unanswerable"], overall["unanswerable_held_back"]) == (3, 0.3333)
+    assert figures["per_language"]["de"]["answerable_correct"] == 1.0
+    curve = {point["threshold"]: point for point in figures["curve"]}
+    assert len(curve) == 20 and curve[0.0]["unanswerable_held_back"] == 0.3333
+    # Holding back everything but a confident first place costs answerable questions nothing here.
+    assert curve[0.95]["answerable_correct"] == 0.75
+
+
+@pytest.mark.django_db
+def test_the_no_answer_table_is_printed_and_unlabelled_queries_can_be_left_out(tmp_path, rank_confidence, capsys):
+    root = _write_set_with_unanswerable(tmp_path / "set")
+    call_command("evaluate_retrieval", str(root), "--mode", "lexical")
+    out = capsys.readouterr().out
+    assert "No-answer decision (lexical) at the configured threshold 0.60" in out
+    assert "all                 4    75.0%    25.0%      0.0%              3     33.3%" in out
+    assert "0.95                4    75.0%    25.0%      0.0%              3     33.3%" in out
+
+    call_command("evaluate_retrieval", str(root), "--mode", "lexical", "--unlabelled", "skip", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert (report["queries"], report["out_of_scope"]) == (4, 2)  # q4 left out; q5 and q6 still judged
+
+
 LINES = [
     ("Das ist ein ganz normaler deutscher Satz über das Wetter von morgen.", "de"),
     ("This is an ordinary English sentence about tomorrow's weather.", "en"),

@@ -77,3 +77,37 @@ def test_a_query_whose_rare_words_are_unknown_still_searches_with_its_known_ones
     hits = lexical.search("Ya entré, gracias. Ahora: ¿dónde está mi pedido? Quiero el seguimiento del paquete.",
                           language="es")
     assert hits and hits[0][1] == track.id
+
+
+def test_a_question_read_in_the_wrong_language_still_matches_articles_as_they_were_indexed(articles):
+    # Short questions are where language detection errs; the English article is found through its
+    # own (English) analysis of the words, whatever language the question was taken for.
+    english = lexical.search("printers showing errors", language="en")
+    assert _articles(english)[:2] == [articles["en"].id, articles["en2"].id]
+    for language in ("fr", "de", "tr", None):
+        assert lexical.search("printers showing errors", language=language) == english, language
+
+
+def test_title_words_of_a_long_article_are_as_rare_as_the_article_is(db):
+    lexical.forget_stats()
+    body = "\n\n".join(f"Paragraph {i} explains one more detail of the process with enough words to fill it. " * 6
+                       for i in range(6))
+    long = save_article(title="Warranty claims", body=body, locale="en", status=Article.Status.PUBLISHED)
+    save_article(title="Shipping times", body="Parcels arrive in three days.", locale="en",
+                 status=Article.Status.PUBLISHED)
+    assert long.chunks.count() > 2  # the title is repeated in every passage
+    stats = lexical._corpus_stats()
+    assert stats.frequencies["warranti"] == 1 and stats.total == 2  # counted per article, not per passage
+    hits = lexical.search("warranty", language="en")
+    assert {article_id for _, article_id, _, _ in hits} == {long.id}
+
+
+def test_one_letter_words_of_languages_without_stop_words_do_not_decide(db):
+    lexical.forget_stats()
+    wanted = save_article(title="Reklamace zboží", body="Reklamaci podáte do třiceti dnů od převzetí.", locale="cs",
+                          status=Article.Status.PUBLISHED)
+    for i in range(3):  # passages full of "v", "a", "k", "s" and nothing about complaints
+        save_article(title=f"Doprava {i}", body="Balík v pondělí a k vám s kurýrem v úterý a v sobotu.", locale="cs",
+                     status=Article.Status.PUBLISHED)
+    hits = lexical.search("jak a kde v obchodě podat reklamace zboží s vadou", language="cs")
+    assert [article_id for _, article_id, _, _ in hits] == [wanted.id]

@@ -39,8 +39,8 @@ def journey(now, hashing_encoder):
     s1, s2, s3, s4, s5 = (session(f"v{i}", lang, t0) for i, lang in enumerate(["es", "es", "en", "en", "en"], 1))
     for s in (s1, s2, s3, s4, s5):
         event(K.QUERY, s, t0, data={"text": "q"})
-    for s in (s1, s2, s3, s5):
-        event(K.SUGGESTIONS_SHOWN, s, t0)
+    for s, best in ((s1, 0.9), (s2, 0.5), (s3, 0.7), (s5, 0.45)):
+        event(K.SUGGESTIONS_SHOWN, s, t0, data={"best_confidence": best})
         event(K.ARTICLE_OPENED, s, t0 + timedelta(minutes=1), article=article)
     event(K.VOTE_HELPFUL, s1, t0 + timedelta(minutes=2))
     event(K.NO_ANSWER, s4, t0, data={"text": "How do I change my shipping address", "best_confidence": 0.1})
@@ -134,11 +134,27 @@ def test_tickets_by_language_over_time(journey, now):
     assert sum(sum(v) for v in data["series"].values()) == 3
 
 
-def test_threshold_preview_counts_what_would_show(journey):
-    # Rank-1 confidences 0.9, 0.5, 0.2 (tickets) and no-answer bests 0.1, 0.3, 0.0 (widget).
-    assert metrics.threshold_preview(threshold=0.4) == {"threshold": 0.4, "days": 30, "queries": 6,
-                                                         "would_show": 2, "would_be_gaps": 4}
-    assert metrics.threshold_preview(threshold=0.25)["would_show"] == 3
+def test_threshold_preview_counts_sessions_as_the_metrics_page_does(journey, now):
+    # Widget sessions' best confidences: 0.9, 0.5, 0.7, 0.45 (shown) and 0.3 (s4's best no-answer query);
+    # tickets' best: 0.9, 0.5, 0.2.
+    preview = metrics.threshold_preview(threshold=0.4)
+    assert preview["widget"] == {"sessions": 5, "would_show": 4, "would_be_gaps": 1}
+    assert preview["widget"]["sessions"] == metrics.widget_figures(metrics.period(days=30, now=now))[""].sessions_with_query
+    assert preview["tickets"] == {"tickets": 3, "would_show": 2}
+    assert metrics.threshold_preview(threshold=0.6)["widget"]["would_show"] == 2
+    assert metrics.threshold_preview(threshold=0.25)["widget"]["would_be_gaps"] == 0
+
+
+def test_threshold_preview_judges_the_no_answer_decision_on_tickets_agents_marked(journey):
+    # t1 (0.9 helpful, 0.6 not, 0.5 unmarked) and t2 (0.5 not, 0.45 helpful) had an answer; t3 (0.2 not) none.
+    judged = metrics.threshold_preview(threshold=0.4)["judged"]
+    assert (judged["answerable"], judged["answerable_correct"], judged["answerable_wrong"],
+            judged["answerable_held_back"]) == (2, 1.0, 0.0, 0.0)
+    assert (judged["unanswerable"], judged["unanswerable_held_back"]) == (1, 1.0)
+    # At 0.48 t2 shows only its wrong first suggestion; at 0.1 the unanswerable t3 is shown one too.
+    assert metrics.threshold_preview(threshold=0.48)["judged"]["counts"]["wrong"] == 1
+    assert metrics.threshold_preview(threshold=0.1)["judged"]["unanswerable_held_back"] == 0.0
+    assert metrics.threshold_preview(threshold=0.95)["judged"]["answerable_held_back"] == 1.0
 
 
 def test_translation_coverage_marks_missing_and_outdated(hashing_encoder):
@@ -188,9 +204,16 @@ def test_metrics_page_gives_precision_only_at_the_depths_the_panel_showed(agent_
 
 
 def test_threshold_settings_preview_and_bad_input(admin_client_, journey):
-    response = admin_client_.get("/desk/settings/preview/?confidence_threshold=0.4")
-    assert "<strong>2</strong> would show suggestions and <strong>4</strong> would be content gaps" in response.content.decode()
-    assert admin_client_.get("/desk/settings/preview/?confidence_threshold=abc").status_code == 400
+    html = admin_client_.get("/desk/settings/preview/?confidence_threshold=0.4").content.decode()
+    assert ("of the 5 widget sessions with a question in the last 30 days, <strong>4</strong> would show suggestions "
+            "and <strong>1</strong> would say there is no good answer") in html
+    assert "counted as on the metrics page" in html
+    assert "of the 2 where a suggestion helped" in html
+    for bad in ("abc", "1.5", "-0.1", ""):
+        response = admin_client_.get(f"/desk/settings/preview/?confidence_threshold={bad}")
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "Enter a number between 0 and 1" in html and "would show suggestions" not in html
     response = admin_client_.post("/desk/settings/", {"confidence_threshold": "1.5"})
     assert response.status_code == 400
     from helpdesk.models import DeskSettings

@@ -80,3 +80,10 @@ def test_convex_fusion_adds_weighted_cosine_and_scaled_bm25_times_coverage():
     lexical = [(3, 20, 1.5, 0.5), (4, 30, 0.75, 0.2)]
     fused = ranking.fuse({"dense": dense, "lexical": lexical}, weights={"dense": 0.7, "lexical": 0.3})
     assert [(c.article_id, round(c.fused, 6)) for c in fused] == [(10, 0.42), (20, 0.29), (30, 0.075)]
+
+
+def test_articles_a_zero_weight_retriever_alone_found_follow_its_own_order_not_article_ids():
+    lexical = [(1, 50, 9.0, 1.0)]
+    dense = [(2, 30, 0.9), (3, 10, 0.8), (4, 20, 0.7), (1, 50, 0.2)]
+    fused = ranking.fuse({"dense": dense, "lexical": lexical}, weights={"dense": 0.0, "lexical": 1.0})
+    assert [c.article_id for c in fused] == [50, 30, 10, 20]

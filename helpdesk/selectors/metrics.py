@@ -442,29 +442,94 @@ def article_embedding_state(article: Article) -> dict:
 
 # --- the confidence threshold's effect ------------------------------------------------------------
 
-def threshold_preview(*, threshold: float, days: int = 30) -> dict:
-    """How recent queries (widget and tickets) would fare at `threshold`: shown vs. content gap.
+def threshold_preview(*, threshold: float, days: int = 30, now: datetime | None = None) -> dict:
+    """What `threshold` would have done to the last `days` days, counted as the metrics page counts.
 
-    A query's best confidence is its rank-1 Suggestion's; a widget query that showed nothing has no
-    Suggestion rows, so its `no_answer` event's `best_confidence` is used instead (events that point
-    at a Suggestion row are already counted through it).
+    `widget`: sessions with a question (the metrics page's "sessions with a query": a session may
+    ask several questions) and how many would have shown suggestions, i.e. whose best confidence
+    reaches `threshold`. `tickets`: tickets with suggestions, and how many would have had a
+    confident one (what acknowledgement emails offer). A session's or ticket's best confidence is its
+    best Suggestion row's, or the `best_confidence` its showing events recorded (a widget query that
+    showed nothing has no Suggestion rows).
+    `judged`: where agents marked suggestions, the no-answer figures of `evaluate_retrieval`
+    (`helpdesk.no_answer`) over those tickets; None without any.
     """
-    since = timezone.now() - timedelta(days=days)
+    end = now or timezone.now()
+    since = end - timedelta(days=days)
+    params = {"t": threshold, "since": since, "end": end}
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT count(*), count(*) FILTER (WHERE c >= %(t)s) FROM (
-                SELECT confidence AS c FROM helpdesk_suggestion WHERE rank = 1 AND created_at >= %(since)s
-                UNION ALL
-                SELECT COALESCE((data->>'best_confidence')::float, 0) FROM helpdesk_event
-                WHERE kind = 'no_answer' AND suggestion_id IS NULL AND created_at >= %(since)s
-            ) q
+            WITH asked AS (
+                SELECT DISTINCT widget_session_id AS sid FROM helpdesk_event
+                WHERE kind = 'query' AND widget_session_id IS NOT NULL
+                  AND created_at >= %(since)s AND created_at < %(end)s
+            ), best AS (
+                SELECT sid, max(c) AS c FROM (
+                    SELECT widget_session_id AS sid, confidence AS c FROM helpdesk_suggestion
+                    WHERE widget_session_id IS NOT NULL AND created_at >= %(since)s AND created_at < %(end)s
+                    UNION ALL
+                    SELECT widget_session_id, (data->>'best_confidence')::float FROM helpdesk_event
+                    WHERE kind IN ('suggestions_shown', 'no_answer') AND widget_session_id IS NOT NULL
+                      AND created_at >= %(since)s AND created_at < %(end)s
+                ) x GROUP BY sid
+            )
+            SELECT count(*), count(*) FILTER (WHERE b.c >= %(t)s) FROM asked a LEFT JOIN best b ON b.sid = a.sid
             """,
-            {"t": threshold, "since": since},
+            params,
         )
-        total, shown = cursor.fetchone()
-    return {"threshold": threshold, "days": days, "queries": total, "would_show": shown,
-            "would_be_gaps": total - shown}
+        sessions, sessions_shown = cursor.fetchone()
+        cursor.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE c >= %(t)s) FROM (
+                SELECT tid, max(c) AS c FROM (
+                    SELECT ticket_id AS tid, confidence AS c FROM helpdesk_suggestion
+                    WHERE ticket_id IS NOT NULL AND created_at >= %(since)s AND created_at < %(end)s
+                    UNION ALL
+                    SELECT ticket_id, COALESCE((data->>'best_confidence')::float, 0) FROM helpdesk_event
+                    WHERE kind = 'no_answer' AND ticket_id IS NOT NULL
+                      AND created_at >= %(since)s AND created_at < %(end)s
+                ) x GROUP BY tid
+            ) per_ticket
+            """,
+            params,
+        )
+        tickets, tickets_shown = cursor.fetchone()
+    return {"threshold": threshold, "days": days,
+            "widget": {"sessions": sessions, "would_show": sessions_shown, "would_be_gaps": sessions - sessions_shown},
+            "tickets": {"tickets": tickets, "would_show": tickets_shown},
+            "judged": judged_no_answer(threshold=threshold, since=since, end=end)}
+
+
+def judged_no_answer(*, threshold: float, since: datetime, end: datetime) -> dict | None:
+    """The no-answer figures at `threshold` over tickets whose suggestions agents judged.
+
+    A ticket is answerable when an agent marked one of its suggestions helpful, unanswerable when
+    every judged one was marked not helpful. Its suggestions are those of its latest showing (top
+    SUGGESTION_LIMIT), right when marked helpful, or unmarked and of an article marked helpful there.
+    """
+    from helpdesk import conf, no_answer
+
+    rows = list(Suggestion.objects.filter(ticket__isnull=False, created_at__gte=since, created_at__lt=end,
+                                          ticket__suggestions__feedback__in=["helpful", "not_helpful"])
+                .distinct().values_list("ticket_id", "article_id", "rank", "confidence", "feedback", "created_at"))
+    if not rows:
+        return None
+    by_ticket: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_ticket[row[0]].append(row)
+    limit = conf.get("SUGGESTION_LIMIT")
+    judged = []
+    for ticket_rows in by_ticket.values():
+        helpful = {article for _, article, _, _, feedback, _ in ticket_rows if feedback == "helpful"}
+        latest = max(row[5] for row in ticket_rows)
+        shown = sorted((row for row in ticket_rows if row[5] == latest), key=lambda row: row[2])[:limit]
+        judged.append(no_answer.Judged(
+            answerable=bool(helpful),
+            # An agent's mark on the row itself decides; an unmarked row is right when its article helped.
+            suggestions=tuple((confidence, feedback == "helpful" or (not feedback and article in helpful))
+                              for _, article, _, confidence, feedback, _ in shown)))
+    return no_answer.tally(judged, threshold)
 
 
 # --- the whole page, cached per data version --------------------------------------------------------

@@ -142,20 +142,29 @@ def test_screenshots_of_queue_ticket_rtl_kb_editor_and_metrics(browser, live_ser
 
 
 def test_admin_previews_the_threshold_before_saving_it(page, live_server):
-    from helpdesk.models import Article, DeskSettings, Suggestion
-    from helpdesk.services.knowledge import save_article
+    from helpdesk.models import DeskSettings, Event
+    from helpdesk.services.widget import save_site, start_session
 
     make_user("boss", "admin")
-    article = save_article(title="Refunds", body="Five days.", locale="en", status=Article.Status.PUBLISHED)
-    ticket = open_ticket(subject="Refund", requester_email="a@example.com", body="Where is my refund?", language="en")
-    for confidence in (0.2, 0.5, 0.8):
-        Suggestion.objects.create(ticket=ticket, article=article, rank=1, score=confidence, confidence=confidence)
+    site = save_site(name="Shop", allowed_origins="https://shop.example.com")
+    for i, best in enumerate((0.2, 0.5, 0.8)):  # three visitors' sessions, each one question
+        session = start_session(site=site, visitor_id=f"v{i}", language="en")
+        Event.objects.create(kind=Event.Kind.QUERY, widget_session=session, data={"text": "refund"})
+        Event.objects.create(kind=Event.Kind.NO_ANSWER, widget_session=session,
+                             data={"text": "refund", "best_confidence": best})
     sign_in(page, live_server, "boss", PASSWORD, next_path="/desk/settings/")
     preview = page.get_by_test_id("threshold-preview")
-    expect(preview).to_contain_text("of the 3 queries")
+    expect(preview).to_contain_text("of the 3 widget sessions with a question")
+    expect(preview).to_contain_text("counted as on the metrics page")
     page.fill("#id_confidence_threshold", "0.6")
     expect(preview).to_contain_text("At 0.60")
-    expect(preview).to_contain_text("1 would show suggestions and 2 would be content gaps")
+    expect(preview).to_contain_text("1 would show suggestions and 2 would say there is no good answer")
+    # An invalid value: the figures of 0.60 must not stay on screen as if they were 1.5's.
+    page.fill("#id_confidence_threshold", "1.5")
+    expect(preview).to_contain_text("Enter a number between 0 and 1")
+    expect(preview).not_to_contain_text("would show suggestions")
+    page.fill("#id_confidence_threshold", "0.6")
+    expect(preview).to_contain_text("1 would show suggestions")
     assert not DeskSettings.objects.exists()  # previewing saves nothing
     page.get_by_role("button", name="Save threshold").click()
     expect(page.locator(".messages")).to_contain_text("Confidence threshold saved.")

@@ -5,7 +5,14 @@
 
 DIR holds `corpus.jsonl` (`_id`, `title`, `text`, optional `language`), `queries.jsonl` (`_id`,
 `text`, optional `language`, optional `history`: earlier turns, oldest first, each a string or
-{"speaker", "text"}) and `qrels/test.tsv` (`query-id`, `corpus-id`, `score`).
+{"speaker", "text"}, optional `answerable`: false for a question the corpus does not answer) and
+`qrels/test.tsv` (`query-id`, `corpus-id`, `score`).
+
+Out-of-scope questions: a query with `"answerable": false`, with no relevance label (unless
+`--unlabelled skip`, for BEIR sets whose queries.jsonl also holds other splits' queries), or whose
+labels all name documents absent from the corpus (BANKING77 with intents removed from it). Ranking
+metrics are computed over the answerable queries; the no-answer table judges every query at the
+configured confidence threshold and over a curve of thresholds (`helpdesk.no_answer`).
 
 The corpus goes into a fresh PostgreSQL schema (a copy of the article and passage tables) that
 this command creates and drops; the connection's search_path points there while it runs, so the
@@ -29,11 +36,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from embeddings.chunking import chunk_article
-from helpdesk import conf, lexical, ranking
+from helpdesk import conf, lexical, no_answer, ranking
 from helpdesk.encoders import get_encoder
 from helpdesk.models import Article, Chunk
 from helpdesk.selectors.conversation import STRATEGIES, build_query
-from helpdesk.selectors.suggestions import MODES, find_suggestions
+from helpdesk.selectors.suggestions import MODES, confidence_threshold, find_suggestions
 from helpdesk.services.knowledge import embed_chunks
 
 DEPTH = 100
@@ -124,9 +131,21 @@ def load_corpus(corpus: list[dict], *, default_language: str, log=lambda msg: No
     return ids
 
 
-def evaluate(queries: list[dict], qrels: dict, *, ids: dict[int, str], mode: str, strategy: str) -> dict:
-    """Run every query through the suggestion engine; return metrics overall and per language."""
-    per_query = []
+def is_answerable(query: dict, qrels: dict, corpus_ids: set[str]) -> bool:
+    """Whether the corpus answers `query`: labelled relevant to a document it holds, not marked otherwise."""
+    if query.get("answerable") is False:
+        return False
+    return any(score > 0 and doc in corpus_ids for doc, score in qrels.get(str(query["_id"]), {}).items())
+
+
+def evaluate(queries: list[dict], qrels: dict, *, ids: dict[int, str], mode: str, strategy: str,
+             corpus_ids: set[str] | None = None, threshold: float | None = None) -> dict:
+    """Run every query through the suggestion engine; return ranking metrics over the answerable
+    queries (overall and per language) and the no-answer figures over all of them."""
+    corpus_ids = set(ids.values()) if corpus_ids is None else corpus_ids
+    threshold = confidence_threshold() if threshold is None else threshold
+    shown_limit = conf.get("SUGGESTION_LIMIT")
+    per_query, judged = [], []
     latencies = []
     for query in queries:
         text = build_query(_turns(query.get("history"), query["text"]), strategy=strategy)
@@ -136,8 +155,17 @@ def evaluate(queries: list[dict], qrels: dict, *, ids: dict[int, str], mode: str
         latencies.append(time.perf_counter() - started)
         ranked = [ids.get(s.article_id) for s in result.suggestions]
         relevant = qrels.get(str(query["_id"]), {})
+        language = query.get("language") or result.language or "und"
+        answerable = is_answerable(query, qrels, corpus_ids)
+        judged.append(no_answer.Judged(
+            answerable=answerable, language=language,
+            suggestions=tuple((s.confidence, relevant.get(ids.get(s.matched_article_id or s.article_id), 0) > 0)
+                              for s in result.suggestions[:shown_limit]),
+        ))
+        if not answerable:
+            continue
         per_query.append({
-            "language": query.get("language") or result.language or "und",
+            "language": language,
             "ndcg@10": ranking.ndcg_at(ranked, relevant, 10),
             "recall@10": ranking.recall_at(ranked, relevant, 10),
             "recall@100": ranking.recall_at(ranked, relevant, 100),
@@ -149,6 +177,7 @@ def evaluate(queries: list[dict], qrels: dict, *, ids: dict[int, str], mode: str
     for row in per_query:
         by_language[row["language"]].append(row)
     summary["per_language"] = {lang: _mean(rows) for lang, rows in sorted(by_language.items())}
+    summary["no_answer"] = no_answer.report(judged, threshold)
     if latencies:
         summary["latency_ms"] = {"p50": round(1000 * latencies[len(latencies) // 2], 1),
                                  "p95": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 1)}
@@ -160,6 +189,13 @@ def _mean(rows: list[dict]) -> dict:
     out = {key: round(sum(r[key] for r in rows) / len(rows), 4) if rows else 0.0 for key in keys}
     out["queries"] = len(rows)
     return out
+
+
+def select_queries(queries: list[dict], qrels: dict, *, unlabelled: str = "out-of-scope") -> list[dict]:
+    """The queries evaluated, in file order: those with text that are labelled, marked unanswerable,
+    or (unless `unlabelled` is "skip") unlabelled."""
+    return [q for q in queries if (q.get("text") or "").strip()
+            and (str(q.get("_id")) in qrels or q.get("answerable") is False or unlabelled != "skip")]
 
 
 class Command(BaseCommand):
@@ -175,9 +211,13 @@ class Command(BaseCommand):
         parser.add_argument("--max-queries", type=int, default=0, help="evaluate a random sample of this many")
         parser.add_argument("--seed", type=int, default=13)
         parser.add_argument("--language", default="en", help="language of corpus documents without one")
+        parser.add_argument("--unlabelled", choices=("out-of-scope", "skip"), default="out-of-scope",
+                            help="queries without a relevance label: judge them as out-of-scope questions "
+                                 "(default) or leave them out (BEIR sets whose queries.jsonl spans several splits)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object instead of a table")
 
-    def handle(self, *args, directory, mode, conversation, max_queries, seed, language, as_json: bool, **options):
+    def handle(self, *args, directory, mode, conversation, max_queries, seed, language, as_json: bool,
+               unlabelled: str = "out-of-scope", **options):
         root = Path(directory)
         paths = {"corpus": root / "corpus.jsonl", "queries": root / "queries.jsonl", "qrels": root / "qrels" / "test.tsv"}
         missing = [str(p) for p in paths.values() if not p.is_file()]
@@ -194,21 +234,27 @@ class Command(BaseCommand):
             corpus, queries, qrels = read_jsonl(paths["corpus"]), read_jsonl(paths["queries"]), read_qrels(paths["qrels"])
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
             raise CommandError(f"could not read the labelled set: {exc}") from exc
-        queries = [q for q in queries if str(q.get("_id")) in qrels and (q.get("text") or "").strip()]
+        queries = select_queries(queries, qrels, unlabelled=unlabelled)
         if max_queries and len(queries) > max_queries:
             queries = random.Random(seed).sample(queries, max_queries)
-        if not corpus or not queries:
-            raise CommandError("the labelled set has no documents or no judged queries")
+        corpus_ids = {str(doc["_id"]) for doc in corpus}
+        answerable = sum(is_answerable(q, qrels, corpus_ids) for q in queries)
+        if not corpus or not answerable:
+            raise CommandError("the labelled set has no documents or no answerable judged queries")
         log = (lambda msg: self.stderr.write(msg)) if as_json else (lambda msg: self.stdout.write(msg))
-        log(f"{root.name}: {len(corpus)} documents, {len(queries)} queries, modes {', '.join(modes)}")
+        log(f"{root.name}: {len(corpus)} documents, {answerable} answerable queries, "
+            f"{len(queries) - answerable} out of scope, modes {', '.join(modes)}")
 
-        report = {"dataset": root.name, "documents": len(corpus), "queries": len(queries),
+        threshold = confidence_threshold()
+        report = {"dataset": root.name, "documents": len(corpus), "queries": answerable,
+                  "out_of_scope": len(queries) - answerable, "threshold": threshold,
                   "conversation": strategies[0], "encoder": get_encoder().name, "results": {}}
         by_strategy = {}
         with EvaluationSpace():
             ids = load_corpus(corpus, default_language=language, log=log)
             for strategy in strategies:
-                by_strategy[strategy] = {m: evaluate(queries, qrels, ids=ids, mode=m, strategy=strategy) for m in modes}
+                by_strategy[strategy] = {m: evaluate(queries, qrels, ids=ids, mode=m, strategy=strategy,
+                                                     corpus_ids=corpus_ids, threshold=threshold) for m in modes}
         report["results"] = by_strategy[strategies[0]]
         if len(strategies) > 1:
             report["by_conversation"] = by_strategy
@@ -230,4 +276,11 @@ def format_table(report: dict) -> str:
             for language, m in rows:
                 lines.append(f"{mode:8} {language:10} {m['queries']:>7} {m['ndcg@10']:>8.4f} {m['recall@10']:>7.4f} "
                              f"{m['recall@100']:>7.4f} {m['mrr@10']:>7.4f}")
+    # What the widget decides (hybrid, else the first mode): show something, or "no good answer".
+    results = report["results"]
+    mode = "hybrid" if "hybrid" in results else next(iter(results))
+    figures = results[mode]["no_answer"]
+    lines.append("")
+    lines.append(no_answer.format_report(figures, title=f"No-answer decision ({mode}) at the configured threshold "
+                                                        f"{figures['threshold']:.2f}: share of questions"))
     return "\n".join(lines)
