@@ -48,6 +48,22 @@ def summary(body: str, *, length: int = SUMMARY_LENGTH) -> str:
     return _join(out)
 
 
+def preview(text: str, limit: int) -> str:
+    """Return `text` cut to at most `limit` characters between words, with "…" when cut.
+
+    A passage shown under a title in the widget or the agents' panel is a preview, not a reply: it
+    may stop mid-sentence but never mid-word ("shipping co"). Scripts written without spaces
+    (Chinese, Japanese, Thai) are cut at the limit, where every position is a boundary a reader accepts."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
 def _sentences(line: str) -> list[str]:
     pieces = _SENTENCE_END.split(line.strip())
     # split() gives text, then the three groups of each break: closing marks belong to the text before.

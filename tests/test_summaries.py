@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.summaries import summary
+from helpdesk.summaries import preview, summary
 
 DEMO_KB = Path(__file__).resolve().parents[1] / "helpdesk" / "demo" / "kb.json"
 
@@ -51,3 +51,17 @@ def test_every_demo_translation_gives_whole_sentences_from_its_start(key):
         text = summary(translation["body"])
         assert translation["body"].startswith(text), locale
         assert text[-1] in ".。!?！？:」)»\"", (locale, text[-40:])
+
+
+def test_a_preview_stops_between_words_and_says_it_was_cut():
+    text = "Standard shipping costs 4.95 and is free over 50; express shipping costs 9.95 and arrives next day."
+    assert preview(text, 200) == text
+    cut = preview(text, 40)
+    assert cut == "Standard shipping costs 4.95 and is…"
+    assert len(cut) <= 40 and text.startswith(cut[:-1])
+
+
+def test_a_preview_of_text_without_spaces_is_cut_at_the_limit():
+    text = "ご注文の配送状況は、マイページの注文履歴からいつでも確認できます。" * 5
+    cut = preview(text, 30)
+    assert len(cut) == 30 and cut.endswith("…") and text.startswith(cut[:-1])

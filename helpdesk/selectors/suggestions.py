@@ -27,6 +27,7 @@ from embeddings.language import base_language, detect_language, same_language
 from helpdesk import conf, lexical, ranking, suggestion_cache, vectors
 from helpdesk import encoders
 from helpdesk.models import Article, Chunk
+from helpdesk.summaries import preview
 
 MODES = ("hybrid", "dense", "lexical")
 SNIPPET_CHARS = 300
@@ -319,7 +320,7 @@ def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], 
             title=shown.title,
             locale=shown.locale,
             url=reverse("helpdesk:article", args=[shown.id]),
-            snippet=snippet[:SNIPPET_CHARS],
+            snippet=preview(snippet, SNIPPET_CHARS),
             score=candidate.fused,
             confidence=candidate.confidence,
             retrievers=candidate.retrievers,
