@@ -190,6 +190,9 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(os.environ.get("CELERY_WORKER_PROC_ALIV
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT") or 10)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"helpdesk.tasks.embed_*": {"queue": "embeddings"}}
+# Both queues declared, so that `celery purge` (and app.control.purge()) empties the embeddings queue
+# too; the sweep waits while that queue holds messages, so leftovers there would stall it.
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in ("default", "embeddings")}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
