@@ -249,3 +249,13 @@ def test_reply_form_offers_public_reply_and_internal_note(agent_client):
     response = agent_client.post(f"/desk/tickets/{ticket.pk}/reply/", {"body": "x", "visibility": "shouting"})
     assert response.status_code == 400
     assert not ticket.messages.filter(author_kind="agent").exists()
+
+
+def test_the_ticket_view_names_the_recipient_as_people_write_the_name(smtp_server, agent):
+    ticket = open_ticket(subject="商品を返品したいです", requester_email="sakura.yamada@example.jp",
+                         requester_name="山田さくら", language="ja", body="返品の方法を教えてください。")
+    email = email_out.queue_reply(message=post_reply(ticket=ticket, author=agent, body="ご連絡ありがとうございます。"))
+    email_out.deliver(email_id=email.pk)
+
+    email.refresh_from_db()
+    assert email.to_address == "山田さくら <sakura.yamada@example.jp>"

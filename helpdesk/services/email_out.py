@@ -22,6 +22,8 @@ import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from email.header import decode_header, make_header
+
 from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +31,14 @@ from django.utils import timezone
 from helpdesk import conf
 from helpdesk.mail_compose import compose, email_language, new_message_id
 from helpdesk.models import Event, Message, OutboundEmail, Ticket
+
+
+def _readable(address: str) -> str:
+    """An address as people read it: a display name MIME-encoded for the wire ("=?utf-8?b?…?=") decoded."""
+    try:
+        return str(make_header(decode_header(address)))
+    except (ValueError, LookupError, UnicodeDecodeError):
+        return address
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +162,7 @@ def deliver(*, email_id: int) -> Delivery:
         row.attempts += 1
         row.subject = message.subject[:400]
         row.language = email.language
-        row.to_address = ", ".join(message.to)[:320]
+        row.to_address = ", ".join(_readable(address) for address in message.to)[:320]
         row.save(update_fields=["status", "claimed_at", "attempts", "subject", "language", "to_address",
                                 "updated_at"])
 
