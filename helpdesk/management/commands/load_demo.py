@@ -29,6 +29,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-history", action="store_true", help="skip the generated weeks of metrics history")
+        parser.add_argument("--no-email", action="store_true",
+                            help="skip the demo email tickets (`make run` ingests them once the knowledge base is "
+                                 "embedded, so their acknowledgements carry suggestions)")
         parser.add_argument("--widget-origin", action="append", default=[],
                             help="origin allowed to embed the demo widget (repeatable)")
 
@@ -38,7 +41,8 @@ class Command(BaseCommand):
         tickets = self._tickets(data["tickets"])
         from helpdesk.demo.emails import load_demo_emails
 
-        tickets += load_demo_emails()
+        if not options["no_email"]:
+            tickets += load_demo_emails()
         logins = self._users()
         site = self._widget_site(options["widget_origin"])
         history = {} if options["no_history"] else self._history()
