@@ -87,11 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from django.conf import settings
+    from helpdesk import conf, request_redis
 
-    from helpdesk import conf, throttling
-
-    redis_client = throttling._client(settings.REDIS_URL)
+    redis_client = request_redis.client()
     print(f"one site key: {KEY_BUDGET} requests/min, {ADDRESS_LIMIT}/min per address; current limiter: fair share "
           f"{conf.get('WIDGET_FAIR_SHARE')}/min, reserve {conf.get('WIDGET_RESERVED_SHARE'):.0%} of the budget")
     print(f"{args.visitors} honest visitors a minute × {VISITOR_REQUESTS} requests = "

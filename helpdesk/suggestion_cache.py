@@ -21,7 +21,6 @@ and every request computes its answer, as before.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -29,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import redis
-from django.conf import settings
 from django.db import transaction
 
 from helpdesk import conf
+from helpdesk.request_redis import client, script
 
 logger = logging.getLogger(__name__)
 
@@ -59,21 +58,6 @@ local answer = redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2])
 redis.call('HINCRBY', KEYS[2], answer and 'hits' or 'misses', 1)
 return {version, answer}
 """
-
-
-@functools.lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    # Short timeouts: a cache that stops answering must not hold a request; it is skipped instead.
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
-@functools.lru_cache(maxsize=4)
-def _lookup_script(url: str):
-    return _client(url).register_script(LOOKUP)
-
-
-def client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
 
 
 # --- the knowledge-base version --------------------------------------------------------------------
@@ -141,7 +125,7 @@ def widget_answer(text: str, fallback_locale: str) -> CachedAnswer:
     """Look up the widget's suggest answer for `text` (shown in `fallback_locale` when its language is unsure)."""
     suffix = _answer_suffix(text, fallback_locale)
     try:
-        version, body = _lookup_script(settings.REDIS_URL)(keys=[VERSION_KEY, STATS_KEY],
+        version, body = script(LOOKUP)(keys=[VERSION_KEY, STATS_KEY],
                                                            args=[ANSWER_PREFIX, suffix])
     except redis.RedisError as exc:
         logger.warning("suggestion cache unavailable: %s", exc)

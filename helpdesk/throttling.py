@@ -19,12 +19,12 @@ capacity for well-behaved traffic, applied per key.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 
 import redis
-from django.conf import settings
+
+from helpdesk.request_redis import script
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +49,6 @@ class Refusal:
     retry_after: int  # seconds
 
 
-@functools.lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    # Short timeouts: a request must not hang on a Redis that is gone.
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
-@functools.lru_cache(maxsize=4)
-def _script(url: str):
-    return _client(url).register_script(ADMIT)
-
-
 def admit(scope: str, budget_id: str, address: str, *, address_limit: int, budget: int, fair_share: int,
           reserve: float, window: int = 60) -> Refusal | None:
     """Count one request from `address` against `budget_id`'s budget; a Refusal if it must wait, else None.
@@ -72,7 +61,7 @@ def admit(scope: str, budget_id: str, address: str, *, address_limit: int, budge
             f"polyglot:throttle:{scope}:{{{budget_id}}}:{window}"]
     beyond_share = budget - round(budget * reserve)
     try:
-        refused, ttl_ms = _script(settings.REDIS_URL)(
+        refused, ttl_ms = script(ADMIT)(
             keys=keys, args=[address_limit, budget, fair_share, beyond_share, window])
     except redis.RedisError as exc:
         logger.warning("rate limiter unavailable, request allowed: %s", exc)

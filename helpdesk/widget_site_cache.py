@@ -16,7 +16,7 @@ import threading
 import redis
 from django.db import transaction
 
-from helpdesk.suggestion_cache import client
+from helpdesk.request_redis import client
 
 logger = logging.getLogger(__name__)
 
