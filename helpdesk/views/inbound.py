@@ -91,23 +91,28 @@ def receive_mailgun(request):
     return _accept(fields["body-mime"], f"webhook:mailgun:{text['token'][:64]}")
 
 
-def _shared_secret_ok(request, secret: str) -> bool:
-    return webhooks.verify_shared_secret(secret=secret, authorization=request.headers.get("Authorization", ""),
-                                         token=request.GET.get("token", ""))
+def _provider_gate(request, setting: str, provider: str, where: str) -> JsonResponse | None:
+    """The refusal for a provider's post that is not a POST, not configured or not authenticated; None to go on.
+
+    Credentials before the body: a stranger's 25 MB are never read. 401, not 403: Postmark stops
+    retrying on a 403, and mail sent while an admin fixes a mistyped secret would be lost."""
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "POST the inbound message.")
+    secret = conf.get(setting)
+    if not secret:
+        return _error(404, "not_configured", f"This desk does not accept mail from {provider}.")
+    if not webhooks.verify_shared_secret(secret=secret, authorization=request.headers.get("Authorization", ""),
+                                         token=request.GET.get("token", "")):
+        return _error(401, "bad_credentials", f"Wrong or missing credentials: put the secret in the {where}.")
+    return None
 
 
 @csrf_exempt  # Postmark signs nothing: the credential is the basic-auth secret in the webhook URL
 def receive_postmark(request):
     """Postmark's inbound webhook JSON (raw with RawEmail, else rebuilt), HELPDESK_POSTMARK_INBOUND_SECRET."""
-    if request.method != "POST":
-        return _error(405, "method_not_allowed", "POST the inbound message.")
-    secret = conf.get("POSTMARK_INBOUND_SECRET")
-    if not secret:
-        return _error(404, "not_configured", "This desk does not accept mail from Postmark.")
-    # Credentials before the body: a stranger's 25 MB are never read. 401, not 403: Postmark stops
-    # retrying on a 403, and mail sent while an admin fixes a mistyped secret would be lost.
-    if not _shared_secret_ok(request, secret):
-        return _error(401, "bad_credentials", "Wrong or missing credentials: put the secret in the webhook URL.")
+    refused = _provider_gate(request, "POSTMARK_INBOUND_SECRET", "Postmark", "webhook URL")
+    if refused:
+        return refused
     body = _read_body(request, encoded=True)
     if isinstance(body, JsonResponse):
         return body
@@ -121,13 +126,9 @@ def receive_postmark(request):
 @csrf_exempt  # SendGrid Inbound Parse: basic-auth secret in the parse URL
 def receive_sendgrid(request):
     """SendGrid Inbound Parse form posts (raw `email`, else rebuilt), HELPDESK_SENDGRID_INBOUND_SECRET."""
-    if request.method != "POST":
-        return _error(405, "method_not_allowed", "POST the inbound message.")
-    secret = conf.get("SENDGRID_INBOUND_SECRET")
-    if not secret:
-        return _error(404, "not_configured", "This desk does not accept mail from SendGrid.")
-    if not _shared_secret_ok(request, secret):
-        return _error(401, "bad_credentials", "Wrong or missing credentials: put the secret in the parse URL.")
+    refused = _provider_gate(request, "SENDGRID_INBOUND_SECRET", "SendGrid", "parse URL")
+    if refused:
+        return refused
     body = _read_body(request)
     if isinstance(body, JsonResponse):
         return body
