@@ -140,16 +140,9 @@ def widget_views(page, url):
     yield "widget-ticket-form"
 
 
-def test_no_page_has_a_serious_or_critical_axe_violation(browser, live_server, desk, host,  # noqa: F811
-                                                          screenshot_dir):
-    context = with_axe(browser.new_context(viewport=DESKTOP, locale="en-US"))
-    page = context.new_page()
-    found = {}
-
-    def check(name):
-        found[name] = serious_violations(page)
-        page.screenshot(path=str(screenshot_dir / f"{name}-1366.png"), full_page=True)
-
+def visit_every_page(page, live_server, desk, host, check, *, check_widget=lambda name: None):
+    """Call check(name) on every public page, the 404 page, every signed-in page (English and the Arabic
+    UI) and each view of the open widget, where check_widget(name) follows it."""
     for name, path in public_pages(desk):
         visit(page, live_server.url + path)
         check(name)
@@ -165,6 +158,20 @@ def test_no_page_has_a_serious_or_critical_axe_violation(browser, live_server, d
         check(name + "-ar-ui")
     for name in widget_views(page, host()):
         check(name)
+        check_widget(name)
+
+
+def test_no_page_has_a_serious_or_critical_axe_violation(browser, live_server, desk, host,  # noqa: F811
+                                                          screenshot_dir):
+    context = with_axe(browser.new_context(viewport=DESKTOP, locale="en-US"))
+    page = context.new_page()
+    found = {}
+
+    def check(name):
+        found[name] = serious_violations(page)
+        page.screenshot(path=str(screenshot_dir / f"{name}-1366.png"), full_page=True)
+
+    visit_every_page(page, live_server, desk, host, check)
     context.close()
     failing = {name: lines for name, lines in found.items() if lines}
     assert not failing, "\n".join(f"{name}:\n  " + "\n  ".join(lines) for name, lines in failing.items())
@@ -179,23 +186,11 @@ def test_no_page_is_wider_than_a_phone(browser, live_server, desk, host, screens
         widths[name] = overflow(page)
         page.screenshot(path=str(screenshot_dir / f"{name}-390.png"), full_page=True)
 
-    for name, path in public_pages(desk):
-        visit(page, live_server.url + path)
-        check(name)
-    visit(page, live_server.url + "/help/articles/999999/", status=404)  # the desk's own "not found" page
-    check("not-found")
-    sign_in(page, live_server, "boss", PASSWORD)
-    for name, path in signed_in_pages(desk):
-        visit(page, live_server.url + path)
-        check(name)
-    in_arabic(page)
-    for name, path in signed_in_pages(desk, right_to_left=True):
-        visit(page, live_server.url + path)
-        check(name + "-ar-ui")
-    for name in widget_views(page, host()):
-        check(name)
+    def panel_inside_the_screen(name):
         panel = page.locator(".panel").bounding_box()
         assert 0 <= panel["x"] and panel["x"] + panel["width"] <= PHONE["width"], name
+
+    visit_every_page(page, live_server, desk, host, check, check_widget=panel_inside_the_screen)
     context.close()
     too_wide = {name: found for name, found in widths.items() if found}
     assert not too_wide, "\n".join(f"{name}: {found}" for name, found in too_wide.items())
