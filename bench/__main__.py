@@ -5,9 +5,11 @@
     python -m bench language             language identification accuracy on Tatoeba (112 languages)
     python -m bench latency              suggestion latency p50/p95 with 10k published articles
     python -m bench widget_load          widget suggest under 1/4/16 clients, cold and realistic question mixes: req/s, p99, hit ratio
-    python -m bench calibrate            fit the confidence calibration on sets with out-of-scope queries
+    python -m bench fit                  fit fusion and confidence for the encoder: leave-one-dataset-out table,
+                                         the model to ship beside the one shipped
     python -m bench no_answer [SET ...]  the "no good answer" decision at the shipped threshold: answerable
                                          questions shown a right / wrong article / nothing, out-of-scope held back
+    python -m bench demo_questions       the demo KB asked in 20 languages, and asked what it does not cover
     python -m bench dashboard            queue and metrics server time, 10k tickets + 100k suggestions
     python -m bench imports              KB imports: CSV articles/s, web/worker peak memory for a large upload,
                                          embedding through the pipeline beside the raw model (ratio)
@@ -52,14 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     # Benchmarks with their own argument parsers: (module, needs Django set up and migrated here).
     own_parsers = {"dashboard": True, "encoders": False, "imports": False, "widget_load": False, "email": True,
                    "email_fuzz": False, "email_quotes": False, "fuzz": False, "ratelimit": False,
-                   "faults": False, "no_answer": True}
+                   "faults": False, "no_answer": True, "fit": True, "demo_questions": True}
     if argv[:1] and argv[0] in own_parsers:
         os.environ.setdefault("POLYGLOT_VAR", "var/bench-db")
         if own_parsers[argv[0]]:
             _setup()
         module = importlib.import_module(f"bench.{argv[0]}")
         return module.main(argv[1:])
-    parser.add_argument("name", choices=["convert", "retrieval", "language", "latency", "calibrate"])
+    parser.add_argument("name", choices=["convert", "retrieval", "language", "latency"])
     parser.add_argument("datasets", nargs="*", help="for convert/retrieval: only these sets")
     parser.add_argument("--data", type=Path, help="where the public datasets lie")
     parser.add_argument("--quick", action="store_true", help="fewer queries per set (a smoke run)")

@@ -156,6 +156,33 @@ def xquad_r(data: Path, out: Path, *, articles: int = 24) -> list[Path]:
             queries.append({"_id": f"{language}-{q}", "text": t, "language": language})
             qrels.append((f"{language}-{q}", f"en-{english[2][q]}", 1))
     paths.append(write_beir(out / "xquad-r-cross", corpus, queries, qrels))
+    paths += _xquad_out_of_scope(data, out, articles)
+    return paths
+
+
+def _xquad_out_of_scope(data: Path, out: Path, articles: int) -> list[Path]:
+    """`xquad-r-LL-oos` and `xquad-r-cross-oos`: the same corpora, plus questions about the XQuAD
+    articles left out of them (unlabelled: out of scope; other topics, same languages and style)."""
+    paths, english_sentences = [], None
+    cross_queries, cross_qrels = [], []
+    for language in XQUAD_LANGUAGES:
+        sentences, questions, answers = _xquad_language(data, language, 48)
+        inside = lambda doc: int(doc.split("-", 1)[0]) < articles  # noqa: E731
+        corpus = [{"_id": f"{language}-{d}", "title": "", "text": t, "language": language}
+                  for d, t in sentences.items() if inside(d)]
+        queries = [{"_id": f"{language}-{q}", "text": t, "language": language} for q, t in questions.items()]
+        qrels = [(f"{language}-{q}", f"{language}-{d}", 1) for q, d in answers.items() if inside(d)]
+        paths.append(write_beir(out / f"xquad-r-{language}-oos", corpus, queries, qrels))
+        if language == "en":
+            english_sentences = corpus
+            english_answers = answers
+        else:
+            cross_queries += [{"_id": f"{language}-{q}", "text": t, "language": language} for q, t in questions.items()]
+            cross_pending = [(f"{language}-{q}", q) for q in questions]
+            cross_qrels += [(qid, q) for qid, q in cross_pending]
+    cross_qrels = [(qid, f"en-{english_answers[q]}", 1) for qid, q in cross_qrels
+                   if int(english_answers[q].split("-", 1)[0]) < articles]
+    paths.append(write_beir(out / "xquad-r-cross-oos", english_sentences, cross_queries, cross_qrels))
     return paths
 
 

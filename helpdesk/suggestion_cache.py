@@ -44,9 +44,9 @@ VECTOR_PREFIX = "polyglot:vector:"
 ANSWER_TTL_SECONDS = 600
 VECTOR_TTL_SECONDS = 7 * 24 * 3600
 # Bumped when the shape of a cached answer changes, so a deploy never serves the old shape.
-ANSWER_FORMAT = 1
+ANSWER_FORMAT = 2  # 2: confidences from the fitted ranking model
 # What besides the question and the knowledge base decides an answer (read at call time).
-_SHAPING_SETTINGS = ("ENCODER", "EMBEDDING_DIMENSIONS", "CONFIDENCE_THRESHOLD", "CONFIDENCE_CALIBRATION",
+_SHAPING_SETTINGS = ("ENCODER", "EMBEDDING_DIMENSIONS", "CONFIDENCE_THRESHOLD", "RANKING_MODEL",
                      "SUGGESTION_LIMIT", "RERANKER", "DEFAULT_LOCALE", "HNSW_EF_SEARCH", "LANGUAGE_MODEL",
                      "MAX_QUERY_CHARS")
 

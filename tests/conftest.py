@@ -121,6 +121,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
 def _fresh_suggestion_cache():
     """Redis outlives each test's rolled-back database: answers cached by one test must not reach the next."""
     from helpdesk import suggestion_cache, widget_site_cache
+    from helpdesk.selectors.suggestions import forget_ranking_models
 
     suggestion_cache.kb_changed()
     widget_site_cache.sites_changed()
+    forget_ranking_models()  # a ranking model a test stored is rolled back with it

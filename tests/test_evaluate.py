@@ -89,9 +89,9 @@ def _write_set_with_unanswerable(root):
 
 @pytest.fixture
 def rank_confidence(settings):
-    """Confidence from the lexical rank alone: rank 1 → 0.99, rank 2 → 0.5, not found → 0.01."""
+    """Confidence from lexical coverage alone: all the question's words → 0.99, half → 0.5, none → 0.01."""
     settings.HELPDESK = {"ENCODER": "hashing", "CONFIDENCE_THRESHOLD": 0.6,
-                         "CONFIDENCE_CALIBRATION": {"bias": -5, "dense": 0, "lexical": 10, "agree": 0}}
+                         "RANKING_MODEL": {"bias": -5, "cosine": 0, "lift": 0, "coverage": 10, "agree": 0}}
 
 
 @pytest.mark.django_db
@@ -106,13 +106,14 @@ def test_unlabelled_and_unanswerable_questions_are_judged_on_whether_the_desk_ho
     assert report["results"]["lexical"]["overall"]["queries"] == 4  # ranking metrics: answerable questions only
     figures = report["results"]["lexical"]["no_answer"]
     overall = figures["overall"]
-    # At 0.6 only a lexical first place is shown: q1-q3 right, q7 the printer article (wrong);
-    # q4 finds nothing and is held back, q5 and q6 are shown an article although none answers them.
+    # At 0.6 only an article holding (nearly) all the question's words is shown: q1-q3 right, q7 the
+    # printer article (wrong); q4 finds nothing; q5 and q6 share only some words with an article.
     assert (overall["answerable"], overall["answerable_correct"], overall["answerable_wrong"],
             overall["answerable_held_back"]) == (4, 0.75, 0.25, 0.0)
-    assert (overall["unanswerable"], overall["unanswerable_held_back"]) == (3, 0.3333)
+    assert (overall["unanswerable"], overall["unanswerable_held_back"]) == (3, 1.0)
     assert figures["per_language"]["de"]["answerable_correct"] == 1.0
     curve = {point["threshold"]: point for point in figures["curve"]}
+    # At 0 everything found is shown: q5 and q6 get an article although none answers them.
     assert len(curve) == 20 and curve[0.0]["unanswerable_held_back"] == 0.3333
     # Holding back everything but a confident first place costs answerable questions nothing here.
     assert curve[0.95]["answerable_correct"] == 0.75
@@ -124,8 +125,8 @@ def test_the_no_answer_table_is_printed_and_unlabelled_queries_can_be_left_out(t
     call_command("evaluate_retrieval", str(root), "--mode", "lexical")
     out = capsys.readouterr().out
     assert "No-answer decision (lexical) at the configured threshold 0.60" in out
-    assert "all                 4    75.0%    25.0%      0.0%              3     33.3%" in out
-    assert "0.95                4    75.0%    25.0%      0.0%              3     33.3%" in out
+    assert "all                 4    75.0%    25.0%      0.0%              3    100.0%" in out
+    assert "0.00                4    75.0%    25.0%      0.0%              3     33.3%" in out
 
     call_command("evaluate_retrieval", str(root), "--mode", "lexical", "--unlabelled", "skip", "--json")
     report = json.loads(capsys.readouterr().out)

@@ -42,25 +42,50 @@ def test_unknown_fusion_method_is_refused():
         ranking.fuse({}, method="max")
 
 
-def test_confidence_rises_with_similarity_and_agreement():
-    cal = ranking.Calibration(bias=-6.0, dense=10.0, lexical=1.0, agree=1.0)
-    weak = ranking.Candidate(article_id=1, ranks={"dense": 1}, scores={"dense": 0.3})
-    strong = ranking.Candidate(article_id=1, ranks={"dense": 1}, scores={"dense": 0.7})
-    agreed = ranking.Candidate(article_id=1, ranks={"dense": 1, "lexical": 1}, scores={"dense": 0.7, "lexical": 5.0})
-    assert ranking.confidence(weak, calibration=cal) == pytest.approx(1 / (1 + math.exp(3.0)))
-    assert ranking.confidence(strong, calibration=cal) == pytest.approx(1 / (1 + math.exp(-1.0)))
-    assert ranking.confidence(agreed, calibration=cal) == pytest.approx(1 / (1 + math.exp(-3.0)))
+def test_confidence_rises_with_similarity_lift_coverage_and_agreement():
+    model = ranking.RankingModel(bias=-6.0, cosine=10.0, lift=20.0, coverage=1.0, agree=1.0)
+    dense = [(1, 1, 0.7), (2, 2, 0.5), (3, 3, 0.3)]  # runners-up average 0.4
+    candidates = ranking.fuse({"dense": dense, "lexical": [(4, 1, 3.0, 0.5)]}, weights={"dense": 0.9, "lexical": 0.1})
+    ranking.confidences(candidates, dense, model=model)
+    top, second, third = candidates
+    # top: cosine 0.7, lift 0.3, coverage 0.5, both retrievers rank it first
+    assert top.confidence == pytest.approx(1 / (1 + math.exp(-(-6 + 7 + 6 + 0.5 + 1))))
+    assert top.evidence == {"cosine": 0.7, "lift": 0.3, "coverage": 0.5, "agree": 1.0}
+    # second: cosine 0.5, lift 0.1, no lexical evidence
+    assert second.confidence == pytest.approx(1 / (1 + math.exp(-(-6 + 5 + 2))))
+    assert second.evidence["coverage"] == 0.0 and second.evidence["agree"] == 0.0
+    assert third.confidence < second.confidence
 
 
-def test_calibration_reads_a_settings_dict():
-    cal = ranking.Calibration.from_setting({"bias": "-1", "dense": 2, "lexical": 0, "agree": 0})
-    assert cal == ranking.Calibration(-1.0, 2.0, 0.0, 0.0)
-    assert ranking.Calibration.from_setting(None) == ranking.Calibration()
-    # Unset: the coefficients fitted for the encoder (cosine levels differ by model), MiniLM's for others.
-    e5 = ranking.Calibration.from_setting(None, encoder="multilingual-e5-small-q4")
-    assert e5 == ranking.FITTED["multilingual-e5-small-q4-torch"] != ranking.Calibration()
-    assert ranking.Calibration.from_setting(None, encoder="some/other-model") == ranking.Calibration()
-    assert ranking.Calibration.from_setting({"bias": 1}, encoder="multilingual-e5-small-q4").bias == 1.0
+def test_an_article_ranked_lower_never_shows_a_higher_confidence_than_the_one_above():
+    # Lexical pushes article 2 first; article 1 has the higher cosine, so its own confidence would be higher.
+    model = ranking.RankingModel(bias=-6.0, cosine=10.0, lift=0.0, coverage=0.0, agree=0.0)
+    dense = [(1, 1, 0.8), (2, 2, 0.6)]
+    candidates = ranking.fuse({"dense": dense, "lexical": [(3, 2, 5.0, 1.0)]}, weights={"dense": 0.5, "lexical": 0.5})
+    ranking.confidences(candidates, dense, model=model)
+    assert [c.article_id for c in candidates] == [2, 1]
+    assert candidates[0].confidence == pytest.approx(1 / (1 + math.exp(-(-6 + 6))))
+    assert candidates[1].confidence == candidates[0].confidence
+
+
+def test_ranking_models_read_from_settings_and_shipped_per_encoder():
+    model = ranking.RankingModel.from_dict({"bias": "-1", "cosine": 2, "source": "mine"})
+    assert (model.bias, model.cosine, model.source, model.lift) == (-1.0, 2.0, "mine", ranking.RankingModel().lift)
+    assert ranking.RankingModel.from_dict(model.as_dict()) == model
+    with pytest.raises(ValueError, match="unknown ranking model field"):
+        ranking.RankingModel.from_dict({"dense": 8.0})  # the old calibration's name: refused, not ignored
+    e5 = ranking.shipped_model("multilingual-e5-small-q4")
+    assert e5 == ranking.shipped_model("multilingual-e5-small-q4-torch") != ranking.RankingModel()
+    assert ranking.shipped_model("some/other-model") == ranking.RankingModel()
+
+
+def test_the_dense_share_follows_the_lead_of_the_first_dense_article_up_to_its_cap():
+    model = ranking.RankingModel(dense_tied=0.65, dense_per_lead=5.0, dense_cap=0.9)
+    assert model.dense_share([(1, 10, 0.5), (2, 20, 0.5)]) == 0.65
+    assert model.dense_share([(1, 10, 0.52), (2, 20, 0.5)]) == pytest.approx(0.75)
+    assert model.dense_share([(1, 10, 0.6), (2, 20, 0.5)]) == 0.9
+    assert model.dense_share([(1, 10, 0.6)]) == model.dense_share([]) == 0.65
+    assert model.dense_share([(1, 10, 0.6)], knows_language=False) == 0.65  # no off-language share set
 
 
 def test_metrics_match_their_definitions():

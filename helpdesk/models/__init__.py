@@ -1,4 +1,4 @@
-from helpdesk.models.desk import DeskSettings
+from helpdesk.models.desk import DeskSettings, RankingProfile
 from helpdesk.models.inbound import EmailAttachment, InboundEmail
 from helpdesk.models.events import Event, Suggestion
 from helpdesk.models.imports import ImportFile, ImportFilePart, ImportJob
@@ -7,5 +7,5 @@ from helpdesk.models.mail import OutboundEmail
 from helpdesk.models.tickets import Message, Ticket
 from helpdesk.models.widget import WidgetSession, WidgetSite
 
-__all__ = ["ActiveEncoder", "Article", "ArticleRevision", "DeskSettings", "Chunk", "EmailAttachment", "Event", "ImportFile", "ImportFilePart",
+__all__ = ["ActiveEncoder", "Article", "ArticleRevision", "DeskSettings", "RankingProfile", "Chunk", "EmailAttachment", "Event", "ImportFile", "ImportFilePart",
            "ImportJob", "InboundEmail", "Message", "OutboundEmail", "Suggestion", "Ticket", "WidgetSession", "WidgetSite"]

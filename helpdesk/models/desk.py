@@ -28,3 +28,19 @@ class DeskSettings(models.Model):
 
     def __str__(self):
         return "desk settings"
+
+
+class RankingProfile(models.Model):
+    """Fusion weights and confidence coefficients fitted for one encoder (`manage.py fit_ranking --save`).
+
+    Wins over the model shipped for that encoder (helpdesk.ranking.FITTED); HELPDESK["RANKING_MODEL"]
+    wins over both.
+    """
+
+    encoder = models.CharField(max_length=200, unique=True)
+    model = models.JSONField()  # helpdesk.ranking.RankingModel fields
+    report = models.JSONField(default=dict, blank=True)  # what it was fitted on and how it scored
+    fitted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"ranking model for {self.encoder}"

@@ -22,6 +22,8 @@ class Suggestion(models.Model):
     score = models.FloatField()
     confidence = models.FloatField()
     retrievers = models.JSONField(default=list)
+    # The confidence's features (helpdesk.ranking.FEATURES): agents' ratings refit it (fit_ranking --feedback).
+    evidence = models.JSONField(default=dict, blank=True)
     feedback = models.CharField(max_length=16, choices=Feedback.choices, blank=True)
     feedback_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     inserted = models.BooleanField(default=False)

@@ -35,24 +35,6 @@ SNIPPET_CHARS = 300
 RERANK_DEPTH = 20
 # Passages fetched per article wanted: HNSW filters after the index scan and articles have several passages.
 OVERFETCH = 8
-# Share of the dense cosine in the fused score (the rest is lexical), measured on the bench sets
-# (see README). It follows how decisively dense ranks: DENSE_WEIGHT_TIED when its first two articles
-# tie, rising by DENSE_WEIGHT_PER_LEAD per unit of cosine the first leads by, up to
-# DENSE_WEIGHT_DECISIVE (a lead of 0.05; MiniLM's median lead is 0.20 on StackFAQ, 0.03 on DSTC11).
-# A fixed 0.7 let lexical overrule a clear dense winner on StackFAQ (hybrid 0.981 < dense 0.983),
-# and a higher fixed share lost the lexical gains elsewhere (0.85: BANKING77 0.763, XQuAD-R en 0.880
-# vs 0.768, 0.886). Swept offline over the bench's candidate lists; the neighbours of this setting
-# (tied 0.6–0.7 at 5 per unit, or 3–8 per unit at 0.65; cap 0.85–1) also keep hybrid ≥ both
-# retrievers on every English set.
-# An English-centric encoder's cosine on other languages is noise (XQuAD-R dense NDCG@10: ar 0.07,
-# th 0.09; at weight 0.1 it still cost hybrid up to 0.1 below lexical), so there lexical search
-# ranks alone and dense only appends the articles lexical search did not find.
-DENSE_WEIGHT_TIED = 0.65
-DENSE_WEIGHT_PER_LEAD = 5.0
-DENSE_WEIGHT_DECISIVE = 0.9
-DENSE_WEIGHT_OFF_LANGUAGE = 0.0
-
-
 @dataclass
 class ArticleSuggestion:
     article_id: int
@@ -144,20 +126,41 @@ def _add_scores(hits: list[tuple], more: list[tuple]) -> list[tuple]:
     return [tuple(row) for row in merged.values()]
 
 
-def _retriever_weights(language: str | None, dense: list[tuple], *, encoder: str | None = None) -> dict[str, float]:
-    """Convex-fusion weights: mostly dense, the more so the further its best article leads the
-    second (`dense`: its article hits, best first), unless the encoder does not know `language`.
-
-    `encoder`: the spec of the encoder that ranked `dense` (default: the configured one)."""
+def knows_language(encoder: str | None, language: str | None) -> bool:
+    """Whether the encoder (a catalog name, or a model id not in the catalog: assumed multilingual)
+    was trained on `language`: an English-only model's cosines on other languages are noise."""
     spec = CATALOG.get(encoder or conf.get("ENCODER"))
-    english_only = spec is not None and not spec.multilingual
     primary = base_language(language)
-    if english_only and primary and primary != "en":
-        share = DENSE_WEIGHT_OFF_LANGUAGE
-    else:
-        lead = dense[0][2] - dense[1][2] if len(dense) > 1 else 0.0
-        share = min(DENSE_WEIGHT_DECISIVE, DENSE_WEIGHT_TIED + DENSE_WEIGHT_PER_LEAD * lead)
-    return {"dense": share, "lexical": 1.0 - share}
+    return spec is None or spec.multilingual or not primary or primary == "en"
+
+
+_profiles: dict[str, tuple[float, ranking.RankingModel | None]] = {}
+_PROFILE_TTL = 30.0
+
+
+def ranking_model(encoder: str | None) -> ranking.RankingModel:
+    """The fusion and confidence model for `encoder`: HELPDESK["RANKING_MODEL"] when set (fields
+    over the fitted model), else the one `manage.py fit_ranking --save` stored for this encoder,
+    else the one shipped for it (helpdesk.ranking.FITTED)."""
+    import time
+
+    from helpdesk.models import RankingProfile
+
+    name = encoder or conf.get("ENCODER")
+    now = time.monotonic()
+    cached = _profiles.get(name)
+    if cached is None or now - cached[0] > _PROFILE_TTL:
+        row = RankingProfile.objects.filter(encoder=name).values_list("model", flat=True).first()
+        cached = _profiles[name] = (now, ranking.RankingModel.from_dict(row) if row else None)
+    model = cached[1] or ranking.shipped_model(name)
+    override = conf.get("RANKING_MODEL")
+    if override:
+        model = ranking.RankingModel.from_dict({**model.as_dict(), **dict(override)})
+    return model
+
+
+def forget_ranking_models() -> None:
+    _profiles.clear()
 
 
 _vector_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -240,35 +243,11 @@ def find_suggestions(
         # sentences 26% fall back to or are detected as "en", 1.4% are guessed "en".
         likely = detection.guess or detected
 
-    per_retriever: dict[str, list[tuple[int, int, float]]] = {}
     fetch = max(min(limit * OVERFETCH, limit + 200), 100)
-    serving = None
-    with transaction.atomic():
-        if mode in ("hybrid", "dense"):
-            serving, hits = _dense_hits(query, limit=fetch)
-            per_retriever["dense"] = ranking.best_per_article(hits)
-        if mode in ("hybrid", "lexical"):
-            hits = lexical.search(query, language=detected, limit=fetch)
-            focus_text = clean_query(focus) if focus else ""
-            if focus_text and focus_text != query:
-                # A conversation: words of the latest customer message count twice, so a topic the
-                # customer has moved on from does not outrank what they ask now.
-                hits = _add_scores(hits, lexical.search(focus_text, language=detected, limit=fetch))
-            per_retriever["lexical"] = ranking.best_per_article(hits)
-
-    candidate_ids = {hit[1] for hits in per_retriever.values() for hit in hits}
-    articles = Article.objects.only("id", "title", "locale", "status", "translation_group").in_bulk(candidate_ids)
-    published = {aid for aid, article in articles.items() if article.is_published}
-    per_retriever = {name: [hit for hit in hits if hit[1] in published] for name, hits in per_retriever.items()}
-
-    # Weights only balance two retrievers; a single one ranks by its own score.
-    weights = _retriever_weights(likely, per_retriever["dense"], encoder=serving.spec) if mode == "hybrid" else None
-    candidates = ranking.fuse(per_retriever, weights=weights)
-    calibration = ranking.Calibration.from_setting(conf.get("CONFIDENCE_CALIBRATION"),
-                                                   encoder=serving.name if serving else None)
-    for candidate in candidates:
-        candidate.confidence = ranking.confidence(candidate, calibration=calibration,
-                                                  dense_available="dense" in per_retriever)
+    per_retriever, serving, articles = retrieve(query, mode=mode, language=detected, focus=focus, fetch=fetch)
+    model = ranking_model(serving.name if serving else None)
+    candidates = rank(per_retriever, model=model,
+                      knows_language=knows_language(serving.spec if serving else None, likely))
 
     if rerank is None:
         rerank = bool(conf.get("RERANKER"))
@@ -286,6 +265,9 @@ def find_suggestions(
         from helpdesk.rerank import rerank_candidates
 
         best_per_group = rerank_candidates(query, best_per_group)[:limit]
+        # The first shown stays the most confident: confidences follow the positions, not the articles.
+        for candidate, value in zip(best_per_group, sorted((c.confidence for c in best_per_group), reverse=True)):
+            candidate.confidence = value
 
     suggestions = _present(best_per_group, articles, show_locale=locale or detected, default_locale=default_locale)
     reason = ""
@@ -294,6 +276,45 @@ def find_suggestions(
     elif suggestions[0].confidence < threshold:
         reason = "No article answers this question confidently enough to suggest it."
     return SuggestionResult(query, detected, detected_confidence, suggestions, threshold, reason)
+
+
+def retrieve(query: str, *, mode: str, language: str | None, focus: str | None = None,
+             fetch: int = 300) -> tuple[dict[str, list[tuple]], encoders.EncoderConfig | None, dict[int, Article]]:
+    """Each retriever's published article hits for `query` (best passage per article, best first:
+    dense (chunk, article, cosine), lexical (chunk, article, BM25, coverage)), the encoder that
+    ranked dense, and the candidate articles by id."""
+    per_retriever: dict[str, list[tuple]] = {}
+    serving = None
+    with transaction.atomic():
+        if mode in ("hybrid", "dense"):
+            serving, hits = _dense_hits(query, limit=fetch)
+            per_retriever["dense"] = ranking.best_per_article(hits)
+        if mode in ("hybrid", "lexical"):
+            hits = lexical.search(query, language=language, limit=fetch)
+            focus_text = clean_query(focus) if focus else ""
+            if focus_text and focus_text != query:
+                # A conversation: words of the latest customer message count twice, so a topic the
+                # customer has moved on from does not outrank what they ask now.
+                hits = _add_scores(hits, lexical.search(focus_text, language=language, limit=fetch))
+            per_retriever["lexical"] = ranking.best_per_article(hits)
+
+    candidate_ids = {hit[1] for hits in per_retriever.values() for hit in hits}
+    articles = Article.objects.only("id", "title", "locale", "status", "translation_group").in_bulk(candidate_ids)
+    published = {aid for aid, article in articles.items() if article.is_published}
+    per_retriever = {name: [hit for hit in hits if hit[1] in published] for name, hits in per_retriever.items()}
+    return per_retriever, serving, articles
+
+
+def rank(per_retriever: dict[str, list[tuple]], *, model: ranking.RankingModel,
+         knows_language: bool = True) -> list[ranking.Candidate]:
+    """Fuse the retrievers' article hits with `model`'s weights (a single retriever ranks by its
+    own score) and set each candidate's confidence. Pure: the fitting code calls it on stored hits."""
+    weights = None
+    if len(per_retriever) > 1:
+        weights = model.weights(per_retriever.get("dense", []), knows_language=knows_language)
+    candidates = ranking.fuse(per_retriever, weights=weights)
+    ranking.confidences(candidates, per_retriever.get("dense"), model=model)
+    return candidates
 
 
 def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], *, show_locale: str,
@@ -325,8 +346,7 @@ def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], 
             confidence=candidate.confidence,
             retrievers=candidate.retrievers,
             matched_article_id=None if shown.id == matched else matched,
-            evidence={"dense": candidate.scores.get("dense"), "lexical_rank": candidate.ranks.get("lexical"),
-                      "agree": candidate.ranks.get("dense") == 1 and candidate.ranks.get("lexical") == 1},
+            evidence=candidate.evidence,
         ))
     return results
 

@@ -49,6 +49,7 @@ def record_suggestions(
                 score=float(s.score),
                 confidence=float(s.confidence),
                 retrievers=list(s.retrievers),
+                evidence=dict(getattr(s, "evidence", None) or {}),
             )
             for rank, s in enumerate(suggestions, start=1)
         ])

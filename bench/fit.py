@@ -1,0 +1,112 @@
+"""Fit the fusion and confidence shipped for the configured encoder, and show how they generalise.
+
+    python -m bench fit [--quick] [--refresh] [--json PATH]
+
+Collects both retrievers' hits for the public sets with out-of-scope questions (StackFAQ, BANKING77
+and DSTC11 with out-of-scope questions, XQuAD-R in 11 languages and cross-language with questions
+about articles left out of the corpus), cached under var/bench/fit/<encoder>/ (`--refresh`
+collects again). Then, leave one dataset out: for each of StackFAQ, BANKING77, DSTC11 and XQuAD-R
+(all its languages together, since they are translations of one another), fits on the others and
+scores the one left out: NDCG@10 of dense, lexical and hybrid per set, and the no-answer decision
+at the shipped threshold per set and per language. Last, the fit on every set: the model to ship
+(printed as Python for helpdesk/ranking.py FITTED) beside the model shipped now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from bench.beir import OUT
+from bench.converters import XQUAD_LANGUAGES
+
+# (set, answerable, out-of-scope questions collected)
+SETS = [("stackfaq-oos", 320, 80), ("banking77-oos", 480, 120), ("dstc11-oos", 200, 200)] + \
+       [(f"xquad-r-{lang}-oos", 60, 30) for lang in XQUAD_LANGUAGES] + [("xquad-r-cross-oos", 200, 100)]
+GROUPS = {**{f"xquad-r-{lang}-oos": "XQuAD-R" for lang in XQUAD_LANGUAGES}, "xquad-r-cross-oos": "XQuAD-R",
+          "stackfaq-oos": "StackFAQ", "banking77-oos": "BANKING77", "dstc11-oos": "DSTC11"}
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _pct(value) -> str:
+    return "  —  " if value is None else f"{100 * value:5.1f}"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench fit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a quarter of the questions (a smoke run)")
+    parser.add_argument("--refresh", action="store_true", help="collect the hits again")
+    parser.add_argument("--collect-only", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    from bench.runs import _ensure_converted
+    from helpdesk import conf, fitting, ranking
+    from helpdesk.encoders import get_encoder
+
+    encoder = get_encoder().name
+    cache = OUT / "fit" / encoder
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    print(f"encoder {encoder}; load average at start {_load()}", flush=True)
+    records = []
+    for name, answerable, outside in SETS:
+        path = cache / f"{name}{'-quick' if args.quick else ''}.jsonl"
+        if args.refresh or not path.exists():
+            _ensure_converted({name.removesuffix("-oos")})
+            t0 = time.monotonic()
+            found = fitting.collect(OUT / name, dataset=name, max_answerable=answerable // (4 if args.quick else 1),
+                                    max_out_of_scope=outside // (4 if args.quick else 1), log=print)
+            path.write_text("".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in found))
+            print(f"  {name}: {len(found)} questions in {time.monotonic() - t0:.0f}s (load average {_load()})", flush=True)
+        records += [fitting.Record.from_dict(json.loads(line)) for line in path.read_text().splitlines()]
+    if args.collect_only:
+        return 0
+
+    threshold = conf.DEFAULTS["CONFIDENCE_THRESHOLD"]
+    shipped = ranking.shipped_model(encoder)
+    t0 = time.monotonic()
+    lodo = fitting.leave_one_out(records, threshold=threshold, groups=GROUPS)
+    print(f"\nleave one dataset out ({time.monotonic() - t0:.0f}s): fit on the others, NDCG@10 on the set left out")
+    print(f"{'set':20} {'dense':>7} {'lexical':>7} {'hybrid':>7} {'shipped':>7}  hybrid ≥ best single")
+    shipped_scores = fitting.set_scores(records, shipped)
+    rows = []
+    for group, result in lodo.items():
+        for name, scores in sorted(result["per_set"].items()):
+            best = max(scores["dense"], scores["lexical"])
+            rows.append((name, scores))
+            print(f"{name:20} {scores['dense']:7.4f} {scores['lexical']:7.4f} {scores['hybrid']:7.4f} "
+                  f"{shipped_scores[name]['hybrid']:7.4f}  {'yes' if scores['hybrid'] + 1e-9 >= best else 'NO'}")
+    print(f"\nno-answer decision at {threshold} on the set left out (answerable: right / only wrong / held back; "
+          "out of scope: held back)")
+    print(f"{'left out':12} {'answerable':>10} {'right':>6} {'wrong':>6} {'held':>6}   {'oos':>5} {'held':>6}")
+    for group, result in lodo.items():
+        t = result["no_answer"]["overall"]
+        print(f"{group:12} {t['answerable']:>10} {_pct(t['answerable_correct'])} {_pct(t['answerable_wrong'])} "
+              f"{_pct(t['answerable_held_back'])}   {t['unanswerable']:>5} {_pct(t['unanswerable_held_back'])}")
+        if len(result["no_answer"]["per_language"]) > 1:
+            for lang, t in result["no_answer"]["per_language"].items():
+                print(f"  {lang:10} {t['answerable']:>10} {_pct(t['answerable_correct'])} {_pct(t['answerable_wrong'])} "
+                      f"{_pct(t['answerable_held_back'])}   {t['unanswerable']:>5} {_pct(t['unanswerable_held_back'])}")
+
+    model = fitting.fit(records, base=ranking.RankingModel(source=f"python -m bench fit, {len(records)} questions"))
+    print("\nfitted on every set:")
+    print(f"  {model!r}")
+    for label, candidate in (("fitted", model), ("shipped now", shipped)):
+        result = fitting.evaluate(records, candidate, threshold=threshold)
+        t = result["no_answer"]["overall"]
+        print(f"  {label:12} mean hybrid NDCG@10 {result['ndcg@10']['hybrid']:.4f}; at {threshold}: answerable right "
+              f"{_pct(t['answerable_correct'])}% wrong {_pct(t['answerable_wrong'])}% held {_pct(t['answerable_held_back'])}%,"
+              f" out of scope held back {_pct(t['unanswerable_held_back'])}%")
+    print(f"\ntotal {time.monotonic() - started:.0f}s, load average {_load()}")
+    if args.json:
+        args.json.write_text(json.dumps({"encoder": encoder, "leave_one_out": lodo, "fitted": model.as_dict()},
+                                        ensure_ascii=False, indent=1, default=str))
+    return 0
