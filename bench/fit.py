@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a quarter of the questions (a smoke run)")
     parser.add_argument("--refresh", action="store_true", help="collect the hits again")
-    parser.add_argument("--collect-only", action="store_true")
+    parser.add_argument("--collect-only", action="store_true", help="collect the hits, fit nothing")
+    parser.add_argument("--sets", help="collect only these sets (comma-separated), e.g. to collect in two processes")
+    parser.add_argument("--reverse", action="store_true", help="collect the sets in reverse order")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -57,7 +59,10 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     print(f"encoder {encoder}; load average at start {_load()}", flush=True)
     records = []
-    for name, answerable, outside in SETS:
+    wanted = set(args.sets.split(",")) if args.sets else None
+    for name, answerable, outside in (reversed(SETS) if args.reverse else SETS):
+        if wanted and name not in wanted:
+            continue
         path = cache / f"{name}{'-quick' if args.quick else ''}.jsonl"
         if args.refresh or not path.exists():
             _ensure_converted({name.removesuffix("-oos")})

@@ -173,6 +173,52 @@ def _objective(per_set: dict[str, float], best_single: dict[str, float]) -> floa
     return mean - BELOW_BEST_PENALTY * shortfall
 
 
+class _Fusable:
+    """A question's hits as arrays, so the grid scores a fusion without building candidates: the
+    same arithmetic as `ranking.fuse` (convex: w × cosine + (1 − w) × BM25 / best BM25 × the best
+    hit's coverage; ties by the retrievers' reciprocal ranks, then article id). `test_fitting`
+    checks it agrees with `rank`."""
+
+    def __init__(self, record: Record):
+        import numpy as np
+
+        dense, lexical = record.hits.get("dense", []), record.hits.get("lexical", [])
+        order: dict[int, int] = {}
+        for hit in dense + lexical:
+            order.setdefault(hit[1], len(order))
+        n = len(order)
+        self.dense, self.lexical, self.rrf = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.ids = np.array(list(order), dtype=np.int64)
+        for rank, hit in enumerate(dense, start=1):
+            self.dense[order[hit[1]]] = hit[2]
+            self.rrf[order[hit[1]]] += 1.0 / (ranking.RRF_K + rank)
+        if lexical:
+            top = lexical[0]
+            coverage = top[3] if len(top) > 3 else 1.0
+            for rank, hit in enumerate(lexical, start=1):
+                self.lexical[order[hit[1]]] = (hit[2] / top[2] if top[2] else 0.0) * coverage
+                self.rrf[order[hit[1]]] += 1.0 / (ranking.RRF_K + rank)
+        self.gains = np.array([2.0 ** record.relevant.get(int(a), 0.0) - 1.0 for a in self.ids])
+        ideal = sorted((2.0 ** g - 1.0 for g in record.relevant.values() if g > 0), reverse=True)[:10]
+        self.ideal = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+        self.discounts = 1.0 / np.log2(np.arange(2, 12))
+        self.dense_hits = dense
+        self.knows_language = record.knows_language
+
+    def ndcg(self, model: ranking.RankingModel) -> float:
+        import numpy as np
+
+        if not self.ideal or not len(self.ids):
+            return 0.0
+        if self.dense_hits and self.lexical.any():
+            w = model.dense_share(self.dense_hits, knows_language=self.knows_language)
+            fused = w * self.dense + (1.0 - w) * self.lexical
+        else:
+            fused = self.dense + self.lexical
+        top = np.lexsort((self.ids, -self.rrf, -fused))[:10]
+        return float((self.gains[top] * self.discounts[: len(top)]).sum() / self.ideal)
+
+
 def fit_fusion(records: list[Record], *, base: ranking.RankingModel | None = None,
                log: Callable[[str], None] = lambda msg: None) -> ranking.RankingModel:
     """The grid point with the best objective over the answerable questions of `records`."""
@@ -180,33 +226,32 @@ def fit_fusion(records: list[Record], *, base: ranking.RankingModel | None = Non
     answerable = [r for r in records if r.answerable]
     single = set_scores(answerable, base)
     best_single = {name: max(s["dense"], s["lexical"]) for name, s in single.items()}
-    in_language = [r for r in answerable if r.knows_language]
+    fusable = [(r.dataset, r.knows_language, _Fusable(r)) for r in answerable]
+
+    def by_set(model, knows):
+        values: dict[str, list[float]] = defaultdict(list)
+        for dataset, known, arrays in fusable:
+            if known == knows:
+                values[dataset].append(arrays.ndcg(model))
+        return {name: sum(v) / len(v) for name, v in values.items()}
+
     best, best_value = base, -math.inf
     for point in _fusion_grid(True):
         model = replace(base, **point)
-        per_set = _hybrid_by_set(in_language, model)
-        value = _objective(per_set, best_single)
+        value = _objective(by_set(model, True), best_single)
         if value > best_value + 1e-9:
             best, best_value = model, value
-    off = [r for r in answerable if not r.knows_language]
-    if off:  # an encoder that does not know some questions' language: its own share for them
+    if any(not known for _, known, _ in fusable):  # an encoder that does not know some questions' language
         best_off, best_value = best, -math.inf
         for share in OFF_LANGUAGE:
             model = replace(best, off_language=share)
-            value = _objective(_hybrid_by_set(off, model), best_single)
+            value = _objective(by_set(model, False), best_single)
             if value > best_value + 1e-9:
                 best_off, best_value = model, value
         best = best_off
     log(f"fusion: dense share {best.dense_tied} tied, +{best.dense_per_lead} per unit of lead, cap {best.dense_cap}"
         + (f", {best.off_language} off-language" if best.off_language is not None else ""))
     return best
-
-
-def _hybrid_by_set(records: list[Record], model: ranking.RankingModel) -> dict[str, float]:
-    values: dict[str, list[float]] = defaultdict(list)
-    for record in records:
-        values[record.dataset].append(ndcg(record, ranked(record, model)))
-    return {name: sum(v) / len(v) for name, v in values.items()}
 
 
 @dataclass

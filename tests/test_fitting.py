@@ -71,6 +71,19 @@ def test_the_fitted_confidence_holds_back_questions_the_corpus_does_not_answer()
     assert lodo["faq"]["no_answer"]["overall"]["unanswerable_held_back"] >= 0.9
 
 
+def test_the_grid_scores_a_fusion_exactly_as_the_engine_ranks():
+    rng = random.Random(5)
+    records = []
+    for i in range(40):
+        dense = sorted(((a, round(rng.uniform(0.7, 0.95), 3)) for a in rng.sample(range(30), 15)), key=lambda h: -h[1])
+        lexical = sorted(((a, round(rng.uniform(0.5, 12), 2), round(rng.uniform(0, 1), 2)) for a in rng.sample(range(30), 8)),
+                         key=lambda h: -h[1])
+        records.append(_record("s", right=rng.randrange(30), dense=dense, lexical=lexical))
+    for model in (ranking.RankingModel(), ranking.RankingModel(dense_tied=0.97, dense_per_lead=2.0, dense_cap=0.99)):
+        for record in records:
+            assert fitting._Fusable(record).ndcg(model) == pytest.approx(fitting.ndcg(record, fitting.ranked(record, model)))
+
+
 def test_stored_hits_survive_a_round_trip_through_json():
     record = _two_sets()[0]
     assert fitting.Record.from_dict(json.loads(json.dumps(record.as_dict()))) == record
