@@ -13,7 +13,7 @@ from helpdesk.services.knowledge import save_article
 from helpdesk.services.tickets import open_ticket
 from helpdesk.services.widget import save_site, start_session
 from tests.dashboard_support import admin_client_, admin_user_, agent, agent_client, hashing_encoder  # noqa: F401
-from tests.widget_support import load_kb
+from tests.widget_support import load_kb, site  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 PUBLISHED = Article.Status.PUBLISHED
@@ -157,3 +157,23 @@ def test_ticket_panel_does_not_mark_a_regional_variant_of_the_tickets_language(a
     html = panel_html(agent_client, ticket)
     assert "Como rastrear o pedido" in html
     assert "other-language" not in html
+
+
+def test_the_widget_api_marks_results_in_another_language_than_the_questions(client, site):
+    from helpdesk.services.desk_settings import set_confidence_threshold
+    from tests.test_widget_api import new_session, post, url
+    from tests.widget_support import HOST_ORIGIN
+
+    # The real encoder; the shipped calibration is low across languages (being refitted), and the
+    # subject is the mark, so the admin's threshold is lower.
+    set_confidence_threshold(value=0.2)
+    kb = load_kb(keys=("track-order",), locales=("en", "pt"))
+    english, portuguese = kb[("track-order", "en")], kb[("track-order", "pt")]
+    session = new_session(client, site)
+    asked = post(client, site, "queries/", {"session": session, "q": "¿Dónde está mi pedido? Quiero rastrear mi paquete."})
+    first = asked.json()["results"][0]
+    assert asked.json()["language"] == "es"
+    assert (first["article_id"], first["locale"], first["other_language"]) == (english.pk, "en", True)
+    typed = client.get(url(site, "suggest/"), {"q": "Onde está o meu pedido? Quero rastrear o pacote.",
+                                               "locale": "pt-BR"}, HTTP_ORIGIN=HOST_ORIGIN).json()
+    assert (typed["results"][0]["article_id"], typed["results"][0]["other_language"]) == (portuguese.pk, False)
