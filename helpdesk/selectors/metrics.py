@@ -351,6 +351,125 @@ def content_gaps(p: Period, *, limit: int = 500, similarity: float = 0.4) -> lis
     return sorted((g for gs in groups.values() for g in gs), key=lambda g: (-g.count, g.language, g.example))
 
 
+# --- asked in one language, answered only in another ----------------------------------------------
+
+@dataclass
+class GapArticle:
+    article_id: int
+    title: str
+    locale: str
+    translate_to: str  # the translation to write: its gap's `translate_to`
+    shown: int = 0  # confident suggestions of it shown to askers in that language
+    sessions: int = 0
+    tickets: int = 0
+
+    @property
+    def askers(self) -> int:
+        return self.sessions + self.tickets
+
+    @property
+    def translate_url(self) -> str:
+        from urllib.parse import urlencode
+
+        return reverse("helpdesk:kb-edit", args=[self.article_id]) + "?" + urlencode({"locale": self.translate_to})
+
+
+@dataclass
+class TranslationGap:
+    """Questions asked in `asked` answered with articles in `answered` that have no published
+    translation in `asked` (base languages: es-MX counts as es)."""
+
+    asked: str
+    answered: str
+    translate_to: str  # the askers' language as a shipped code where there is one (es-MX → es), the most used
+    shown: int = 0
+    sessions: int = 0
+    tickets: int = 0
+    articles: list[GapArticle] = field(default_factory=list)  # most askers first
+
+    @property
+    def askers(self) -> int:
+        return self.sessions + self.tickets
+
+
+def translation_gaps(p: Period, *, threshold: float | None = None, articles_per_gap: int = 5) -> list[TranslationGap]:
+    """Confident suggestions shown in the period (widget questions and tickets) whose article's
+    translation group has, now, no published translation in the asker's language, grouped by
+    (asked language, shown article's language); the most widget sessions plus tickets first, so the
+    first rows are the translations to write first. Each gap keeps its `articles_per_gap` most asked.
+
+    Only suggestions at or above the confidence threshold (default: the effective one) count: the
+    widget shows no others, and an agent's low suggestions are mostly not the answer. "Now" because
+    a translation written since answers the next asker: its rows leave the report at once.
+    """
+    from embeddings.language import base_language, same_language
+    from helpdesk.languages import shipped_language
+    from helpdesk.services.desk_settings import current_confidence_threshold
+
+    threshold = current_confidence_threshold() if threshold is None else threshold
+    params = {"start": p.start, "end": p.end, "threshold": threshold, "language": p.language}
+    shown_in_period = """s.created_at >= %(start)s AND s.created_at < %(end)s AND s.confidence >= %(threshold)s
+              AND s.query_language <> ''""" + (" AND s.query_language = %(language)s" if p.language else "")
+    with connection.cursor() as cursor:
+        cursor.execute(f"""SELECT s.query_language, s.article_id, count(*) FROM helpdesk_suggestion s
+            WHERE {shown_in_period} GROUP BY 1, 2""", params)
+        pairs = cursor.fetchall()
+    if not pairs:
+        return []
+    articles = Article.objects.only("id", "title", "locale", "translation_group").in_bulk({a for _l, a, _n in pairs})
+    published: dict = defaultdict(list)
+    for group, locale in Article.objects.filter(
+            translation_group__in={a.translation_group for a in articles.values()},
+            status=Article.Status.PUBLISHED).values_list("translation_group", "locale"):
+        published[group].append(locale)
+
+    keys: dict[tuple[str, str], int] = {}
+    tags: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # gap → asked tag → times
+    chosen = []  # (asked tag, article id, gap index)
+    for tag, article_id, times in pairs:
+        article = articles.get(article_id)
+        if article is None or same_language(article.locale, tag):
+            continue
+        if any(same_language(locale, tag) for locale in published[article.translation_group]):
+            continue
+        key = (base_language(tag), base_language(article.locale))
+        index = keys.setdefault(key, len(keys))
+        tags[index][shipped_language(tag) or tag] += times
+        chosen.append((tag, article_id, index))
+    if not chosen:
+        return []
+    gaps = []
+    for (asked, answered), index in keys.items():
+        used = tags[index]
+        gaps.append(TranslationGap(asked=asked, answered=answered,
+                                   translate_to=max(sorted(used), key=lambda t: used[t])))
+    # Distinct sessions and tickets per gap and per article in it, in one pass over the chosen rows.
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT c.gap, CASE WHEN GROUPING(s.article_id) = 0 THEN s.article_id END, count(*),
+                   count(DISTINCT s.widget_session_id), count(DISTINCT s.ticket_id)
+            FROM helpdesk_suggestion s
+            JOIN unnest(%(tags)s::text[], %(articles)s::bigint[], %(gaps)s::int[]) AS c(tag, article_id, gap)
+              ON c.tag = s.query_language AND c.article_id = s.article_id
+            WHERE {shown_in_period}
+            GROUP BY GROUPING SETS ((c.gap), (c.gap, s.article_id))""",
+                       {**params, "tags": [c[0] for c in chosen], "articles": [c[1] for c in chosen],
+                        "gaps": [c[2] for c in chosen]})
+        for index, article_id, shown, sessions, tickets in cursor.fetchall():
+            gap = gaps[index]
+            if article_id is None:
+                gap.shown, gap.sessions, gap.tickets = shown, sessions, tickets
+            else:
+                article = articles[article_id]
+                gap.articles.append(GapArticle(article_id=article_id, title=article.title, locale=article.locale,
+                                               translate_to=gap.translate_to, shown=shown, sessions=sessions,
+                                               tickets=tickets))
+    for gap in gaps:
+        gap.articles.sort(key=lambda a: (-a.askers, -a.shown, a.title.lower(), a.article_id))
+        del gap.articles[articles_per_gap:]
+    return sorted(gaps, key=lambda g: (-g.askers, -g.shown, g.asked, g.answered))
+
+
 # --- translation coverage -------------------------------------------------------------------------
 
 @dataclass
@@ -573,6 +692,7 @@ def metrics_snapshot(p: Period) -> dict:
             "precision": suggestion_precision(p),
             "over_time": tickets_by_language(p),
             "gaps": content_gaps(p)[:25],
+            "translation_gaps": translation_gaps(p)[:25],
         }
         _cached(cache.set, key, snapshot, SNAPSHOT_SECONDS)
     return snapshot

@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from embeddings.language import language_name as _language_name
+from embeddings.language import same_language
 from helpdesk import system_notes
 
 register = template.Library()
@@ -22,6 +23,13 @@ def language_name(tag: str) -> str:
         return _language_name(tag, in_language=(get_language() or "en").split("-")[0])
     except Exception:  # an unusual tag must never break a page
         return tag
+
+
+@register.filter
+def other_language(locale: str, language: str) -> bool:
+    """True when an article in `locale` answers in another language than `language` (a ticket's):
+    base languages compared, so pt-BR for pt, or nb for a Norwegian `no`, is the same language."""
+    return bool(locale and language) and not same_language(locale, language)
 
 
 @register.simple_tag

@@ -39,6 +39,7 @@ def metrics_page(request):
         "precision": figures["precision"],
         "over_time": over_time,
         "gaps": figures["gaps"],
+        "translation_gaps": figures.get("translation_gaps", []),  # a snapshot cached before it existed lacks it
         "pipeline": metrics.pipeline_health(p),
         "can_tune": request.user.has_perm(perms.TUNE_DESK),
         "chart_data": {

@@ -17,7 +17,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from embeddings.language import detect_language, text_direction
+from embeddings.language import detect_language, same_language, text_direction
 from helpdesk import conf, suggestion_cache, throttling, widget_site_cache
 from helpdesk.models import Article, Suggestion, WidgetSession, WidgetSite
 from helpdesk.selectors.suggestions import find_suggestions
@@ -138,11 +138,14 @@ def _no_session() -> JsonResponse:
     return error(400, "unknown_session", "This widget session is unknown; please reload the page.")
 
 
-def _item(suggestion, suggestion_id: int | None = None) -> dict:
+def _item(suggestion, language: str, suggestion_id: int | None = None) -> dict:
     # Only what the visitor needs: never agent URLs, never anything but published articles.
+    # `other_language`: the article has no translation in the question's language `language` and is
+    # shown in another one (the widget marks it with the language's name); pt-BR for pt is not.
     return {"article_id": suggestion.article_id, "title": suggestion.title, "locale": suggestion.locale,
             "dir": text_direction(suggestion.locale), "snippet": suggestion.snippet,
-            "confidence": round(suggestion.confidence, 4), "suggestion_id": suggestion_id}
+            "confidence": round(suggestion.confidence, 4), "suggestion_id": suggestion_id,
+            "other_language": bool(language) and not same_language(suggestion.locale, language)}
 
 
 @public_endpoint("POST")
@@ -169,7 +172,7 @@ def suggest(request, site, payload):
         return HttpResponse(cached.body, content_type="application/json")
     language = detect_language(text, fallback=fallback).language or fallback
     shown = find_suggestions(text=text, locale=language, language=language).confident
-    response = JsonResponse({"no_answer": not shown, "results": [_item(s) for s in shown]})
+    response = JsonResponse({"no_answer": not shown, "results": [_item(s, language) for s in shown]})
     cached.store(response.content)
     return response
 
@@ -186,7 +189,7 @@ def queries(request, site, payload):
     outcome = widget_service.record_query(session=session, text=text)
     return JsonResponse({
         "language": outcome.language, "dir": text_direction(outcome.language), "no_answer": outcome.no_answer,
-        "results": [_item(s, sid) for s, sid in zip(outcome.suggestions, outcome.suggestion_ids)],
+        "results": [_item(s, outcome.language, sid) for s, sid in zip(outcome.suggestions, outcome.suggestion_ids)],
     })
 
 

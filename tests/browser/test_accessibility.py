@@ -45,14 +45,19 @@ def desk(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     kb = load_kb(keys=("reset-password", "track-order", "refund-timing"),
                  locales=("en", "es", "fr", "de", "pt", "ar", "ja"))
+    # English only: a German ticket's panel marks it with its language and the metrics page counts it.
+    load_kb(keys=("two-factor-codes",), locales=("en",))
     admin = make_user("boss", "admin")
     make_user("ana", "agent")
+    german = open_ticket(subject="Der Zwei-Faktor-Code kommt nicht an", requester_email="jonas@example.de",
+                         requester_name="Jonas Weber", body="Ich bekomme keinen Code per SMS, und der Code aus der "
+                                                            "Authenticator-App wird abgelehnt. Was kann ich tun?")
     spanish = open_ticket(subject="No puedo entrar a mi cuenta", requester_email="lucia@example.es",
                           requester_name="Lucía Fernández",
                           body="Olvidé mi contraseña y no puedo iniciar sesión. ¿Cómo restablezco la contraseña?")
     arabic = open_ticket(subject="لم يصل طلبي بعد", requester_email="omar@example.ae", requester_name="عمر",
                          body="طلبت حذاءً قبل أسبوع ولم يصل طلبي بعد. كيف يمكنني تتبّع طلبي؟")
-    for ticket in (spanish, arabic):
+    for ticket in (german, spanish, arabic):
         tasks.suggest_for_ticket(ticket.pk)
     english = kb[("track-order", "en")]
     save_article(title=english.title, body=english.body + "\n\nParcels abroad take longer.", locale="en",
@@ -76,7 +81,7 @@ def desk(settings, tmp_path):
                                     headers={"Auto-Submitted": "auto-replied"}),
                         source="imap", source_ref="imap:INBOX:1:8", queue=False)
     process_inbound(held.pk)  # held back: listed under "problems"
-    return {"spanish": spanish, "arabic": arabic, "article": kb[("reset-password", "es")],
+    return {"spanish": spanish, "arabic": arabic, "german": german, "article": kb[("reset-password", "es")],
             "arabic_article": kb[("track-order", "ar")], "revision": revision, "job": job, "site": site,
             "inbound": inbound}
 
@@ -89,6 +94,7 @@ def signed_in_pages(desk, *, right_to_left: bool = False) -> list[tuple[str, str
     return [
         ("queue", "/desk/"), ("ticket", f"/desk/tickets/{desk['spanish'].pk}/"),
         ("ticket-ar", f"/desk/tickets/{desk['arabic'].pk}/"),
+        ("ticket-other-language", f"/desk/tickets/{desk['german'].pk}/"),  # a suggestion marked "English"
         ("kb", "/desk/kb/"), ("kb-new", "/desk/kb/new/"), ("kb-coverage", "/desk/kb/coverage/"),
         ("kb-article", f"/desk/kb/{article.pk}/"), ("kb-edit", f"/desk/kb/{article.pk}/edit/"),
         ("kb-edit-translation", f"/desk/kb/{article.pk}/edit/?locale=de"),

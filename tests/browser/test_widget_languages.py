@@ -1,13 +1,19 @@
 """The widget speaks the customer's language: first the browser's, then the question's.
 
-Chromium runs with a French, a Japanese and a Hebrew locale (navigator.languages); every word the
-widget shows comes from catalog.json, generated from the .po files.
+Chromium runs with a French, a Japanese, a Hebrew and a Spanish locale (navigator.languages); every
+word the widget shows comes from catalog.json, generated from the .po files, and the names of
+languages (the badge on an answer in another language) from the browser's Intl.DisplayNames.
 """
 
-import pytest
+import re
 
-from tests.browser.conftest import DESKTOP
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.a11y_support import serious_violations, with_axe
+from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_widget import host, kb  # noqa: F401 - fixtures
+from tests.widget_support import load_kb
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +96,58 @@ def test_the_question_language_wins_over_an_unshipped_browser_language(browser_i
     page.get_by_role("searchbox", name="Ask a question").press("Enter")
     page.get_by_role("button", name="Suchen").wait_for()
     assert page.locator(".root").get_attribute("lang") == "de"
+
+
+@pytest.fixture
+def english_only_kb(transactional_db):
+    """Order tracking written in English only; password resets in English and Spanish."""
+    from helpdesk.services.desk_settings import set_confidence_threshold
+
+    # The shipped calibration gives this Spanish question's English answer 0.34 (the cross-language
+    # confidence is being refitted); the subject here is the marker, so the admin's threshold is lower.
+    set_confidence_threshold(value=0.2)
+    return {**load_kb(keys=("reset-password",), locales=("en", "es")),
+            **load_kb(keys=("track-order",), locales=("en",))}
+
+
+def test_an_english_answer_to_a_spanish_question_says_it_is_in_english(browser_in, host, english_only_kb,
+                                                                       screenshot_dir):
+    blank = browser_in("es-ES")
+    page = with_axe(blank.context).new_page()  # axe is injected into pages opened after with_axe
+    blank.close()
+    page.set_default_timeout(15_000)
+    page.goto(host())
+    page.get_by_role("button", name="Ayuda", exact=True).click()
+    page.get_by_role("searchbox", name="Haz una pregunta").fill("¿Dónde está mi pedido? Quiero rastrear mi paquete.")
+    page.get_by_role("searchbox", name="Haz una pregunta").press("Enter")
+    english = english_only_kb[("track-order", "en")]
+    result = page.locator("#pd-results .result", has=page.locator(".title", has_text=english.title))
+    result.wait_for()
+    # The badge names the article's language in the widget's language (the browser's CLDR names, no
+    # catalog string), marked as Spanish text inside an English button, and is part of the button's name.
+    badge = result.locator(".lang")
+    assert badge.inner_text() == "Inglés"
+    assert (badge.get_attribute("lang"), badge.get_attribute("data-locale")) == ("es", "en")
+    expect(page.get_by_role("button", name=re.compile(re.escape(english.title) + r"\s*Inglés"))).to_be_visible()
+    # Answers in the question's own language carry no badge.
+    spanish = page.locator("#pd-results .result", has=page.locator(".title",
+                                                                    has_text=english_only_kb[("reset-password", "es")].title))
+    if spanish.count():
+        assert spanish.locator(".lang").count() == 0
+    assert serious_violations(page) == []
+    page.screenshot(path=screenshot_dir / "widget-other-language-results.png")
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=screenshot_dir / "widget-other-language-results-390.png")
+    page.set_viewport_size(DESKTOP)
+
+    result.click()
+    heading = page.locator("#pd-article-title")
+    expect(heading).to_have_text(english.title)
+    article_badge = page.locator(".article .lang")
+    assert article_badge.inner_text() == "Inglés" and article_badge.get_attribute("lang") == "es"
+    # Focus lands on the heading; the badge is its description, so a screen reader says both.
+    assert heading.get_attribute("aria-describedby") == article_badge.get_attribute("id") == "pd-article-lang"
+    assert serious_violations(page) == []
+    page.screenshot(path=screenshot_dir / "widget-other-language-article.png")
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=screenshot_dir / "widget-other-language-article-390.png")

@@ -125,6 +125,10 @@
     ".result:hover { background: #f2f6ff; }",
     ".result .title { display: block; font-weight: 600; color: #1f5eff; }",
     ".result .snippet { display: block; font-size: 13px; color: #475467; margin-top: 2px; }",
+    // The article's language, where it is not the question's (no translation in it exists).
+    ".lang { display: inline-block; margin: 4px 0 0; padding: 1px 8px; border: 1px solid #b2bccc;",
+    "  border-radius: 999px; background: #f2f4f7; color: #344054; font-size: 12px; font-weight: 600; }",
+    ".article .lang { margin: 0 0 8px; }",
     ".article h3 { font-size: 17px; margin: 10px 0 8px; }",
     ".article .text p { margin: 0 0 10px; white-space: pre-line; }",
     ".link { background: none; border: 0; padding: 0; color: #1f5eff; cursor: pointer; text-decoration: underline; }",
@@ -288,13 +292,32 @@
   // With no good answer, contacting support is the way forward: the footer's button becomes the primary one.
   function emphasiseContact(on) { contactBtn.className = on ? "btn" : "btn secondary"; }
 
+  // The name of an article's language in the widget's UI language ("inglés" in a Spanish widget), from
+  // the browser's own CLDR data: no translated strings needed.
+  function languageName(tag) {
+    var name = "";
+    try { name = new Intl.DisplayNames([state.lang, "en"], { type: "language" }).of(tag) || ""; } catch (e) { name = ""; }
+    if (!name || name.toLowerCase() === String(tag).toLowerCase()) { return String(tag); }
+    return name.charAt(0).toLocaleUpperCase(state.lang) + name.slice(1);  // a label: "Inglés", "Anglais"
+  }
+  // A badge naming the language of an article shown in another language than the question's. Inside
+  // the result button it is part of the button's name, so screen readers say it with the title.
+  function languageBadge(item, id) {
+    if (!item.other_language) { return null; }
+    var attrs = { "class": "lang", lang: state.lang, dir: dirOf(state.lang), "data-locale": item.locale,
+      text: languageName(item.locale) };
+    if (id) { attrs.id = id; }
+    return el("span", attrs);
+  }
+
   function renderResults(items, recorded) {
     state.results = items;
     results.textContent = "";
     items.forEach(function (item) {
       var button = el("button", { "class": "result", type: "button", dir: item.dir || "auto", lang: item.locale,
         onclick: function () { openArticle(item, button); } },
-        [el("span", { "class": "title", text: item.title }), el("span", { "class": "snippet", text: item.snippet })]);
+        [el("span", { "class": "title", text: item.title }), languageBadge(item),
+         el("span", { "class": "snippet", text: item.snippet })]);
       results.appendChild(el("li", {}, [button]));
     });
     if (recorded) {
@@ -351,14 +374,17 @@
       if (!article) { return; }
       state.article = article;
       state.opener = opener;
-      renderArticle(article);
+      renderArticle(article, item.other_language);
     }).catch(showError);
   }
 
-  function renderArticle(article) {
+  function renderArticle(article, otherLanguage) {
     articleView.textContent = "";
     var heading = el("h3", { id: "pd-article-title", tabindex: "-1", dir: article.dir, lang: article.locale,
       text: article.title });
+    // Said after the title when the heading takes focus.
+    var badge = languageBadge({ other_language: otherLanguage, locale: article.locale }, "pd-article-lang");
+    if (badge) { heading.setAttribute("aria-describedby", "pd-article-lang"); }
     var text = el("div", { "class": "text", dir: article.dir, lang: article.locale });
     String(article.body || "").split(/\n\s*\n/).forEach(function (para) {
       if (para.trim()) { text.appendChild(el("p", { text: para.trim() })); }
@@ -376,6 +402,7 @@
     } });
     articleView.appendChild(back);
     articleView.appendChild(heading);
+    if (badge) { articleView.appendChild(badge); }
     articleView.appendChild(text);
     articleView.appendChild(voteBox);
     show("article");
