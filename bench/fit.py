@@ -71,7 +71,13 @@ def main(argv: list[str]) -> int:
                                     max_out_of_scope=outside // (4 if args.quick else 1), log=print)
             path.write_text("".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in found))
             print(f"  {name}: {len(found)} questions in {time.monotonic() - t0:.0f}s (load average {_load()})", flush=True)
-        records += [fitting.Record.from_dict(json.loads(line)) for line in path.read_text().splitlines()]
+        found = [fitting.Record.from_dict(json.loads(line)) for line in path.read_text().splitlines()]
+        for record in found:
+            if not record.locales:  # collected before article locales were recorded: each set has one corpus language
+                corpus_language = "en" if not name.startswith("xquad-r-") or name.startswith("xquad-r-cross") \
+                    else name.split("-")[2]
+                record.locales = {hit[1]: corpus_language for hits in record.hits.values() for hit in hits}
+        records += found
     if args.collect_only:
         return 0
 

@@ -53,18 +53,21 @@ class Record:
     relevant: dict[int, float]  # article id → relevance grade (> 0)
     knows_language: bool
     hits: dict[str, list[tuple]]  # retriever → article hits, best first (as `selectors.suggestions.retrieve`)
+    locales: dict[int, str] = field(default_factory=dict)  # article id → locale, for the articles hit
 
     def as_dict(self) -> dict:
         return {"dataset": self.dataset, "language": self.language, "answerable": self.answerable,
                 "relevant": {str(k): v for k, v in self.relevant.items()}, "knows_language": self.knows_language,
-                "hits": {name: [list(hit) for hit in hits] for name, hits in self.hits.items()}}
+                "hits": {name: [list(hit) for hit in hits] for name, hits in self.hits.items()},
+                "locales": {str(k): v for k, v in self.locales.items()}}
 
     @classmethod
     def from_dict(cls, value: dict) -> Record:
         return cls(dataset=value["dataset"], language=value["language"], answerable=value["answerable"],
                    relevant={int(k): float(v) for k, v in value["relevant"].items()},
                    knows_language=value["knows_language"],
-                   hits={name: [tuple(hit) for hit in hits] for name, hits in value["hits"].items()})
+                   hits={name: [tuple(hit) for hit in hits] for name, hits in value["hits"].items()},
+                   locales={int(k): v for k, v in value.get("locales", {}).items()})
 
 
 # --- 1. collecting ---------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ def collect(directory, *, dataset: str | None = None, max_answerable: int = 400,
                 continue
             detection = detect_language(text, fallback=conf.get("DEFAULT_LOCALE"))
             detected = detection.language or conf.get("DEFAULT_LOCALE")
-            hits, serving, _ = retrieve(text, mode="hybrid", language=detected, focus=query["text"])
+            hits, serving, articles = retrieve(text, mode="hybrid", language=detected, focus=query["text"])
             relevant = {by_corpus_id[doc]: float(grade) for doc, grade in qrels.get(str(query["_id"]), {}).items()
                         if grade > 0 and doc in by_corpus_id}
             records.append(Record(
@@ -113,6 +116,7 @@ def collect(directory, *, dataset: str | None = None, max_answerable: int = 400,
                                                                  detection.guess or detected),
                 hits={name: [tuple(round(v, 6) if isinstance(v, float) else v for v in hit) for hit in found[:keep]]
                       for name, found in hits.items()},
+                locales={aid: article.locale for aid, article in articles.items()},
             ))
     log(f"{dataset}: {sum(r.answerable for r in records)} answerable, "
         f"{sum(not r.answerable for r in records)} out-of-scope questions collected")
@@ -125,7 +129,8 @@ def ranked(record: Record, model: ranking.RankingModel, *, mode: str = "hybrid")
     from helpdesk.selectors.suggestions import rank
 
     hits = record.hits if mode == "hybrid" else {mode: record.hits.get(mode, [])}
-    return rank(hits, model=model, knows_language=record.knows_language)
+    return rank(hits, model=model, knows_language=record.knows_language, language=record.language,
+                locales=record.locales)
 
 
 def ndcg(record: Record, candidates: list[ranking.Candidate]) -> float:

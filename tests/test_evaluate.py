@@ -91,7 +91,7 @@ def _write_set_with_unanswerable(root):
 def rank_confidence(settings):
     """Confidence from lexical coverage alone: all the question's words → 0.99, half → 0.5, none → 0.01."""
     settings.HELPDESK = {"ENCODER": "hashing", "CONFIDENCE_THRESHOLD": 0.6,
-                         "RANKING_MODEL": {"bias": -5, "cosine": 0, "lift": 0, "coverage": 10, "agree": 0}}
+                         "RANKING_MODEL": {"bias": -5, "lift": 0, "standout": 0, "coverage": 10, "agree": 0}}
 
 
 @pytest.mark.django_db

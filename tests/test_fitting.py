@@ -61,7 +61,7 @@ def test_the_fitted_confidence_holds_back_questions_the_corpus_does_not_answer()
         records.append(_record("faq", right=99, answerable=False, dense=[(1, top), (2, top - 0.01), (3, top - 0.015)],
                                lexical=[(2, 1.0, rng.uniform(0.0, 0.3))]))
     model = fitting.fit(records)
-    assert model.lift > 0
+    assert model.lift > 0 or model.standout > 0
     figures = fitting.evaluate(records, model, threshold=0.35)["no_answer"]["overall"]
     assert figures["answerable_correct"] >= 0.95 and figures["unanswerable_held_back"] >= 0.95
     # What the command reports as generalisation: one set left out, fitted on the others.

@@ -42,35 +42,58 @@ def test_unknown_fusion_method_is_refused():
         ranking.fuse({}, method="max")
 
 
-def test_confidence_rises_with_similarity_lift_coverage_and_agreement():
-    model = ranking.RankingModel(bias=-6.0, cosine=10.0, lift=20.0, coverage=1.0, agree=1.0)
-    dense = [(1, 1, 0.7), (2, 2, 0.5), (3, 3, 0.3)]  # runners-up average 0.4
+def test_confidence_rises_with_how_far_the_article_stands_out_its_coverage_and_agreement():
+    model = ranking.RankingModel(bias=-3.0, lift=10.0, standout=0.5, coverage=1.0, agree=1.0)
+    dense = [(1, 1, 0.7), (2, 2, 0.5), (3, 3, 0.3)]  # runners-up: mean 0.4, spread 0.1
     candidates = ranking.fuse({"dense": dense, "lexical": [(4, 1, 3.0, 0.5)]}, weights={"dense": 0.9, "lexical": 0.1})
     ranking.confidences(candidates, dense, model=model)
     top, second, third = candidates
-    # top: cosine 0.7, lift 0.3, coverage 0.5, both retrievers rank it first
-    assert top.confidence == pytest.approx(1 / (1 + math.exp(-(-6 + 7 + 6 + 0.5 + 1))))
-    assert top.evidence == {"cosine": 0.7, "lift": 0.3, "coverage": 0.5, "agree": 1.0}
-    # second: cosine 0.5, lift 0.1, no lexical evidence
-    assert second.confidence == pytest.approx(1 / (1 + math.exp(-(-6 + 5 + 2))))
-    assert second.evidence["coverage"] == 0.0 and second.evidence["agree"] == 0.0
+    # top: lift 0.3 (3 spreads), coverage 0.5, both retrievers rank it first
+    assert top.evidence == {"lift": 0.3, "standout": 3.0, "coverage": 0.5, "agree": 1.0, "cosine": 0.7}
+    assert top.confidence == pytest.approx(1 / (1 + math.exp(-(-3 + 3 + 1.5 + 0.5 + 1))))
+    # second: lift 0.1 (1 spread), no lexical evidence
+    assert second.evidence["lift"] == pytest.approx(0.1) and second.evidence["coverage"] == 0.0
+    assert second.confidence == pytest.approx(1 / (1 + math.exp(-(-3 + 1 + 0.5))))
     assert third.confidence < second.confidence
 
 
-def test_an_article_ranked_lower_never_shows_a_higher_confidence_than_the_one_above():
-    # Lexical pushes article 2 first; article 1 has the higher cosine, so its own confidence would be higher.
-    model = ranking.RankingModel(bias=-6.0, cosine=10.0, lift=0.0, coverage=0.0, agree=0.0)
-    dense = [(1, 1, 0.8), (2, 2, 0.6)]
-    candidates = ranking.fuse({"dense": dense, "lexical": [(3, 2, 5.0, 1.0)]}, weights={"dense": 0.5, "lexical": 0.5})
+def test_the_same_standing_out_gives_the_same_confidence_at_any_cosine_level():
+    # A cross-language question's cosines sit lower than a same-language one's; what decides is how
+    # far the first article stands out from the runners-up, not the level.
+    model = ranking.RankingModel(bias=-3.0, lift=10.0, standout=0.5, coverage=0.0, agree=0.0)
+    same = [(1, 1, 0.92), (2, 2, 0.85), (3, 3, 0.84), (4, 4, 0.83)]
+    cross = [(1, 1, 0.82), (2, 2, 0.75), (3, 3, 0.74), (4, 4, 0.73)]
+    results = []
+    for dense in (same, cross):
+        candidates = ranking.fuse({"dense": dense})
+        ranking.confidences(candidates, dense, model=model)
+        results.append(candidates[0].confidence)
+    assert results[0] == pytest.approx(results[1])
+
+
+def test_an_article_dense_search_did_not_return_counts_as_no_closer_than_its_last_article():
+    model = ranking.RankingModel(bias=0.0, lift=10.0, standout=0.0, coverage=0.0, agree=0.0)
+    dense = [(1, 1, 0.8), (2, 2, 0.6), (3, 3, 0.4)]
+    candidates = ranking.fuse({"dense": dense, "lexical": [(9, 7, 5.0, 1.0)]}, weights={"dense": 0.1, "lexical": 0.9})
     ranking.confidences(candidates, dense, model=model)
-    assert [c.article_id for c in candidates] == [2, 1]
-    assert candidates[0].confidence == pytest.approx(1 / (1 + math.exp(-(-6 + 6))))
+    lexical_only = next(c for c in candidates if c.article_id == 7)
+    assert lexical_only.evidence["lift"] == pytest.approx(0.4 - 0.5)
+
+
+def test_an_article_ranked_lower_never_shows_a_higher_confidence_than_the_one_above():
+    # Lexical pushes article 2 first; article 1 stands out more, so its own confidence would be higher.
+    model = ranking.RankingModel(bias=-2.0, lift=10.0, standout=0.0, coverage=0.0, agree=0.0)
+    dense = [(1, 1, 0.8), (2, 2, 0.6), (3, 3, 0.6)]
+    candidates = ranking.fuse({"dense": dense, "lexical": [(4, 2, 5.0, 1.0)]}, weights={"dense": 0.5, "lexical": 0.5})
+    ranking.confidences(candidates, dense, model=model)
+    assert [c.article_id for c in candidates][:2] == [2, 1]
+    assert candidates[0].confidence == pytest.approx(1 / (1 + math.exp(-(-2 + 10 * (0.6 - 0.6)))))
     assert candidates[1].confidence == candidates[0].confidence
 
 
 def test_ranking_models_read_from_settings_and_shipped_per_encoder():
-    model = ranking.RankingModel.from_dict({"bias": "-1", "cosine": 2, "source": "mine"})
-    assert (model.bias, model.cosine, model.source, model.lift) == (-1.0, 2.0, "mine", ranking.RankingModel().lift)
+    model = ranking.RankingModel.from_dict({"bias": "-1", "lift": 2, "source": "mine"})
+    assert (model.bias, model.lift, model.source, model.coverage) == (-1.0, 2.0, "mine", ranking.RankingModel().coverage)
     assert ranking.RankingModel.from_dict(model.as_dict()) == model
     with pytest.raises(ValueError, match="unknown ranking model field"):
         ranking.RankingModel.from_dict({"dense": 8.0})  # the old calibration's name: refused, not ignored

@@ -247,7 +247,9 @@ def find_suggestions(
     per_retriever, serving, articles = retrieve(query, mode=mode, language=detected, focus=focus, fetch=fetch)
     model = ranking_model(serving.name if serving else None)
     candidates = rank(per_retriever, model=model,
-                      knows_language=knows_language(serving.spec if serving else None, likely))
+                      knows_language=knows_language(serving.spec if serving else None, likely),
+                      groups={aid: article.translation_group for aid, article in articles.items()},
+                      language=detected, locales={aid: article.locale for aid, article in articles.items()})
 
     if rerank is None:
         rerank = bool(conf.get("RERANKER"))
@@ -305,15 +307,33 @@ def retrieve(query: str, *, mode: str, language: str | None, focus: str | None =
     return per_retriever, serving, articles
 
 
-def rank(per_retriever: dict[str, list[tuple]], *, model: ranking.RankingModel,
-         knows_language: bool = True) -> list[ranking.Candidate]:
+def rank(per_retriever: dict[str, list[tuple]], *, model: ranking.RankingModel, knows_language: bool = True,
+         groups: dict[int, object] | None = None, language: str | None = None,
+         locales: dict[int, str] | None = None) -> list[ranking.Candidate]:
     """Fuse the retrievers' article hits with `model`'s weights (a single retriever ranks by its
-    own score) and set each candidate's confidence. Pure: the fitting code calls it on stored hits."""
+    own score) and set each candidate's confidence. Pure: the fitting code calls it on stored hits.
+
+    `groups`: article id → translation group. How decisively dense search ranks, and how far an
+    article stands out, are read from dense search's best article per group: an article's own
+    translations are not rivals (with seven translations, they were the runners-up it was measured
+    against). `language`, `locales` (article id → locale): the question's language and the articles'."""
+    dense = per_retriever.get("dense")
+    if dense and groups:
+        first_per_group, seen = [], set()
+        for hit in dense:
+            group = groups.get(hit[1], hit[1])
+            if group not in seen:
+                seen.add(group)
+                first_per_group.append(hit)
+        dense = first_per_group
     weights = None
     if len(per_retriever) > 1:
-        weights = model.weights(per_retriever.get("dense", []), knows_language=knows_language)
+        weights = model.weights(dense or [], knows_language=knows_language)
     candidates = ranking.fuse(per_retriever, weights=weights)
-    ranking.confidences(candidates, per_retriever.get("dense"), model=model)
+    cross = None
+    if language and locales:
+        cross = lambda article_id: not same_language(locales.get(article_id) or language, language)  # noqa: E731
+    ranking.confidences(candidates, dense, model=model, cross=cross)
     return candidates
 
 

@@ -151,3 +151,46 @@ def test_an_english_answer_to_a_spanish_question_says_it_is_in_english(browser_i
     page.screenshot(path=screenshot_dir / "widget-other-language-article.png")
     page.set_viewport_size(PHONE)
     page.screenshot(path=screenshot_dir / "widget-other-language-article-390.png")
+
+
+@pytest.fixture
+def demo_kb(transactional_db):
+    """The demo articles the questions below are about, in every language the demo has them in: the
+    app and shipping-address articles exist in English, Spanish and French only."""
+    keys = ("reset-password", "app-crash", "app-sync-login-loop", "change-shipping-address", "track-order")
+    return load_kb(keys=keys, locales=("en", "es", "fr", "de", "pt", "ar", "ja"))
+
+
+@pytest.mark.parametrize("locale,question,key", [
+    ("zh-CN", "应用一打开就闪退", "app-crash"),
+    ("tr-TR", "uygulama sürekli giriş ekranına geri dönüyor", "app-sync-login-loop"),
+    ("pl-PL", "jak zmienić adres dostawy po złożeniu zamówienia?", "change-shipping-address"),
+])
+def test_a_question_in_a_language_the_kb_lacks_gets_the_english_article_marked_as_english(
+        browser_in, host, demo_kb, locale, question, key):
+    # At the shipped threshold: the fitted confidence must be high enough across languages.
+    page = browser_in(locale)
+    page.goto(host())
+    page.locator(".launcher").click()
+    page.locator("#pd-q").fill(question)
+    page.locator("#pd-q").press("Enter")
+    english = demo_kb[(key, "en")]
+    first = page.locator("#pd-results .result").first
+    first.wait_for()
+    assert first.locator(".title").inner_text() == english.title
+    ui = page.locator(".root").get_attribute("lang")
+    expected = page.evaluate("ui => new Intl.DisplayNames([ui], {type: 'language'}).of('en')", ui)
+    assert first.locator(".lang").inner_text().lower() == expected.lower()
+    assert first.locator(".lang").get_attribute("data-locale") == "en"
+
+
+def test_the_arabic_password_question_gets_the_arabic_article_above_the_threshold(browser_in, host, demo_kb):
+    page = browser_in("ar-EG")
+    page.goto(host())
+    page.locator(".launcher").click()
+    page.locator("#pd-q").fill("نسيت كلمة المرور، كيف أعيد تعيينها؟")
+    page.locator("#pd-q").press("Enter")
+    first = page.locator("#pd-results .result").first
+    first.wait_for()
+    assert first.locator(".title").inner_text() == demo_kb[("reset-password", "ar")].title
+    assert first.locator(".lang").count() == 0  # in the question's language: no marker
