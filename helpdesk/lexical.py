@@ -228,11 +228,13 @@ def search(text: str, *, language: str | None, limit: int = 100) -> list[tuple[i
         groups.append((stats.configs[config], tsquery, {lex: idf for idf, lex in weighted}))
     if not groups:
         return []
-    # One index search per configuration, each among the passages indexed with it.
+    # One index search per configuration, each among the passages indexed with it (ties in ts_rank
+    # broken by id, so which passages make the cut does not depend on the plan). The length in
+    # words and the matched lexemes of each candidate come from one pass over its tsvector.
     candidates = " UNION ALL ".join(
         "(SELECT id, article_id, search_vector, %s AS g FROM helpdesk_chunk "
         "WHERE coalesce(language, '') = ANY(%s) AND search_vector @@ %s::tsquery "
-        "ORDER BY ts_rank(search_vector, %s::tsquery, 1) DESC LIMIT %s)" for _ in groups
+        "ORDER BY ts_rank(search_vector, %s::tsquery, 1) DESC, id LIMIT %s)" for _ in groups
     )
     params: list = []
     for g, (languages, tsquery, _) in enumerate(groups):
@@ -242,14 +244,15 @@ def search(text: str, *, language: str | None, limit: int = 100) -> list[tuple[i
         cursor.execute(
             f"""
             WITH hits AS ({candidates})
-            SELECT h.id, h.article_id, h.g,
-                   (SELECT sum(coalesce(array_length(x.positions, 1), 1)) FROM unnest(h.search_vector) x),
-                   array_agg(m.lexeme), array_agg(coalesce(array_length(m.positions, 1), 1))
-            FROM hits h, unnest(h.search_vector) m
-            WHERE m.lexeme = ANY(%s)
-            GROUP BY h.id, h.article_id, h.g, h.search_vector
+            SELECT h.id, h.article_id, h.g, w.length, w.lexemes, w.counts
+            FROM hits h CROSS JOIN LATERAL (
+                SELECT sum(x.n) AS length, array_agg(x.lexeme) FILTER (WHERE x.lexeme = ANY(%s)) AS lexemes,
+                       array_agg(x.n) FILTER (WHERE x.lexeme = ANY(%s)) AS counts
+                FROM (SELECT m.lexeme, coalesce(array_length(m.positions, 1), 1) AS n FROM unnest(h.search_vector) m) x
+            ) w
+            WHERE w.lexemes IS NOT NULL
             """,
-            params + [every_lexeme],
+            params + [every_lexeme, every_lexeme],
         )
         rows = cursor.fetchall()
     scored = []

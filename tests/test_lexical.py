@@ -111,3 +111,15 @@ def test_one_letter_words_of_languages_without_stop_words_do_not_decide(db):
                      status=Article.Status.PUBLISHED)
     hits = lexical.search("jak a kde v obchodě podat reklamace zboží s vadou", language="cs")
     assert [article_id for _, article_id, _, _ in hits] == [wanted.id]
+
+
+def test_passages_that_tie_score_alike_and_the_cut_keeps_the_oldest(db, monkeypatch):
+    lexical.forget_stats()
+    twins = [save_article(title="Gift cards", body="Gift cards never expire and work in every shop.", locale="en",
+                          status=Article.Status.PUBLISHED) for _ in range(4)]
+    save_article(title="Opening hours", body="Shops open at nine.", locale="en", status=Article.Status.PUBLISHED)
+    monkeypatch.setattr(lexical, "CANDIDATES", 2)  # fewer candidates per configuration than tied passages
+    hits = lexical.search("do gift cards expire", language="en", limit=2)
+    # Tied in ts_rank and in BM25, to the last bit: the two oldest passages make the cut, oldest first.
+    assert _articles(hits) == [twins[0].id, twins[1].id]
+    assert hits[0][2] == hits[1][2] and hits[0][3] == hits[1][3]
