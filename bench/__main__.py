@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.data:
         os.environ["POLYGLOT_DATA"] = str(args.data)
+    if args.name == "latency":
+        # Encode queries on one thread, as the web processes do (config.serve); HELPDESK_TORCH_THREADS=2 to compare.
+        os.environ.setdefault("HELPDESK_TORCH_THREADS", "1")
     _setup()
     from bench import runs
 

@@ -308,7 +308,8 @@ def latency(args) -> int:
     encoder = get_encoder()
     print(f"{len(corpus)} published articles (DSTC11 FAQs + XQuAD-R sentences in 11 languages), "
           f"{len(queries)} queries, encoder {encoder.name} "
-          f"(threads: {getattr(encoder, 'threads', None) or 'all'} of {os.cpu_count()} cores)")
+          f"on {getattr(encoder, 'threads', None) or 'all'} of {os.cpu_count()} cores' threads "
+          f"(HELPDESK_TORCH_THREADS; web processes use 1)")
     space = _KeptSpace(f"bench_latency_{len(corpus)}") if args.keep else EvaluationSpace()
     with space:
         if args.keep and space.loaded(len(corpus), encoder.name):
