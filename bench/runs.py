@@ -261,6 +261,20 @@ class _KeptSpace:
         lexical.forget_stats()
 
 
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process (every thread) and by its PostgreSQL backend."""
+    import resource
+
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0]).cpu_times()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"process": usage.ru_utime + usage.ru_stime, "postgres": backend.user + backend.system}
+
+
 def _pct(values: list[float], p: float) -> float:
     """The p-th percentile of `values` in milliseconds (nearest rank)."""
     values = sorted(values)
@@ -327,6 +341,7 @@ def latency(args) -> int:
             find_suggestions(text=text)
         configs = len(lexical._corpus_stats().configs)
         load_before = os.getloadavg()
+        cpu_before = _cpu_seconds()
         total, stages = [], {stage: [] for stage in STAGES + ("fusion and the rest",)}
         results = []
         with _StageClock(encoder) as clock:
@@ -346,11 +361,14 @@ def latency(args) -> int:
                 stages["fusion and the rest"].append(total[-1] - on_request_thread)
                 results.append([(s.article_id, round(s.score, 9), round(s.confidence, 9)) for s in result.suggestions])
         load_after = os.getloadavg()
+        cpu = {name: 1000 * (seconds - cpu_before[name]) / len(queries) for name, seconds in _cpu_seconds().items()}
         one_thread = _pct(one_thread_latencies(encoder, queries), 50)
     minilm = _minilm_one_thread(queries) if not args.skip_minilm else None
 
     load = f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after ({os.cpu_count()} cores)"
     print(f"suggestion latency: p50 {_pct(total, 50):.1f} ms  p95 {_pct(total, 95):.1f} ms  (n={len(total)}; {load})")
+    print(f"CPU per suggestion (less than the latency suggests on a busy machine): {cpu['process']:.1f} ms in this "
+          f"process (all threads) + {cpu['postgres']:.1f} ms in its PostgreSQL backend")
     print(f"{'stage':22} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for stage, values in stages.items():
         note = {"lexical search": f"  ({configs} text-search configurations)",
@@ -364,7 +382,7 @@ def latency(args) -> int:
         args.json.write_text(json.dumps({
             "p50_ms": _pct(total, 50), "p95_ms": _pct(total, 95), "load_before": load_before, "load_after": load_after,
             "stages": {stage: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95)} for stage, v in stages.items()},
-            "encode_one_thread_p50_ms": one_thread, "minilm_one_thread_p50_ms": minilm,
+            "cpu_ms": cpu, "encode_one_thread_p50_ms": one_thread, "minilm_one_thread_p50_ms": minilm,
             "queries": queries, "results": results}, ensure_ascii=False, indent=1))
     return 0
 
