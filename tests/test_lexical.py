@@ -111,3 +111,26 @@ def test_one_letter_words_of_languages_without_stop_words_do_not_decide(db):
                      status=Article.Status.PUBLISHED)
     hits = lexical.search("jak a kde v obchodě podat reklamace zboží s vadou", language="cs")
     assert [article_id for _, article_id, _, _ in hits] == [wanted.id]
+
+
+def test_passages_with_the_same_words_score_alike_and_tie_on_age(db):
+    lexical.forget_stats()
+    save_article(title="Opening hours", body="Shops open at nine.", locale="en", status=Article.Status.PUBLISHED)
+    twins = [save_article(title="Gift cards and vouchers", body="Gift cards never expire, vouchers expire in a year; "
+                          "both work in every shop.", locale="en", status=Article.Status.PUBLISHED) for _ in range(4)]
+    hits = lexical.search("do gift cards or vouchers expire", language="en")
+    assert _articles(hits) == [twin.id for twin in twins]  # the same score to the last bit: oldest first
+    assert len({(score, coverage) for _, _, score, coverage in hits}) == 1
+
+
+def test_configurations_whose_passages_lack_the_words_are_not_searched_and_the_others_are(articles):
+    german = save_article(title="Druckerfehler E1234", body="Der Drucker zeigt E1234, wenn das Papierfach offen ist.",
+                          locale="de", status=Article.Status.PUBLISHED)
+    lexical.forget_stats()
+    stats = lexical._corpus_stats()
+    assert stats.held_in("密码", "simple") and not stats.held_in("密码", "german")
+    assert stats.held_in("e1234", "english") and stats.held_in("e1234", "german")
+    assert not stats.held_in("e1234", "spanish") and not stats.held_in("unknown", "english")
+    # A word held in two configurations is found in both; a Chinese question still finds its article.
+    assert set(_articles(lexical.search("E1234", language="en"))) == {articles["en"].id, german.id}
+    assert _articles(lexical.search("忘记密码了怎么办", language="de"))[0] == articles["zh"].id

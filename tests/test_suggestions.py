@@ -204,3 +204,35 @@ def test_dense_mode_ranks_by_cosine_even_where_hybrid_would_ignore_dense(kb, set
     dense = find_suggestions(text="refund business days card", mode="dense", limit=4).suggestions
     assert dense[0].article_id == kb["refund"].id
     assert [s.score for s in dense] == sorted((s.score for s in dense), reverse=True) and dense[0].score > 0
+
+
+def test_the_query_is_encoded_while_the_lexical_search_runs(kb, monkeypatch):
+    import threading
+
+    from helpdesk import lexical as lexical_module, suggestion_cache
+    from helpdesk.selectors import suggestions
+
+    encoder = get_encoder()
+    searching = threading.Event()
+    real_search, real_encode = lexical_module.search, encoder.encode_queries
+    seen = {}
+
+    def search(*args, **kwargs):
+        searching.set()
+        return real_search(*args, **kwargs)
+
+    def encode_queries(texts):
+        # Done one after the other, the encoding would wait here for a search that starts after it.
+        seen["overlapped"] = searching.wait(timeout=10)
+        seen["thread"] = threading.current_thread()
+        return real_encode(texts)
+
+    monkeypatch.setattr(lexical_module, "search", search)
+    monkeypatch.setattr(encoder, "encode_queries", encode_queries)
+    question = "how long until my refund reaches the card?"
+    suggestions._vector_cache.clear()  # a new question: encoded, not remembered (here or in Redis)
+    suggestion_cache.client().delete(suggestion_cache._vector_key(encoder.name, question))
+    result = find_suggestions(text=question, limit=3)
+    assert seen["overlapped"] and seen["thread"] is not threading.current_thread()
+    assert result.suggestions[0].article_id == kb["refund"].id
+    assert result.suggestions[0].retrievers == ["dense", "lexical"]

