@@ -49,7 +49,7 @@ def test_confidence_rises_with_how_far_the_article_stands_out_its_coverage_and_a
     ranking.confidences(candidates, dense, model=model)
     top, second, third = candidates
     # top: lift 0.3 (3 spreads), coverage 0.5, both retrievers rank it first
-    assert top.evidence == {"lift": 0.3, "standout": 3.0, "coverage": 0.5, "agree": 1.0, "cosine": 0.7}
+    assert top.evidence == {"lift": 0.3, "standout": 3.0, "coverage": 0.5, "agree": 1.0, "cross": 0.0, "cosine": 0.7}
     assert top.confidence == pytest.approx(1 / (1 + math.exp(-(-3 + 3 + 1.5 + 0.5 + 1))))
     # second: lift 0.1 (1 spread), no lexical evidence
     assert second.evidence["lift"] == pytest.approx(0.1) and second.evidence["coverage"] == 0.0
@@ -135,3 +135,12 @@ def test_articles_a_zero_weight_retriever_alone_found_follow_its_own_order_not_a
     dense = [(2, 30, 0.9), (3, 10, 0.8), (4, 20, 0.7), (1, 50, 0.2)]
     fused = ranking.fuse({"dense": dense, "lexical": lexical}, weights={"dense": 0.0, "lexical": 1.0})
     assert [c.article_id for c in fused] == [50, 30, 10, 20]
+
+
+def test_an_article_in_another_language_than_the_question_gets_the_fitted_cross_language_term():
+    model = ranking.RankingModel(bias=-1.0, lift=0.0, standout=0.0, coverage=0.0, agree=0.0, cross=1.0)
+    dense = [(1, 1, 0.8), (2, 2, 0.7), (3, 3, 0.6)]
+    candidates = ranking.fuse({"dense": dense})
+    ranking.confidences(candidates, dense, model=model, cross=lambda article_id: article_id == 1)
+    assert candidates[0].evidence["cross"] == 1.0 and candidates[0].confidence == pytest.approx(0.5)
+    assert candidates[1].evidence["cross"] == 0.0 and candidates[1].confidence == pytest.approx(1 / (1 + math.e))

@@ -84,7 +84,7 @@ def test_a_norwegian_ticket_gets_the_bokmal_translation(kb):
 
 
 def test_below_the_threshold_there_is_a_reason_and_no_confident_answer(kb, settings):
-    settings.HELPDESK = {**settings.HELPDESK, "CONFIDENCE_THRESHOLD": 0.999, "RANKING_MODEL": {"bias": -10.0}}
+    settings.HELPDESK = {**settings.HELPDESK, "CONFIDENCE_THRESHOLD": 0.999, "RANKING_MODEL": {"bias": -40.0}}
     result = find_suggestions(text="refund", limit=3)
     assert confidence_threshold() == 0.999
     assert result.suggestions and result.confident == []
