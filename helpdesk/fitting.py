@@ -297,6 +297,12 @@ def feedback_examples(rows: Iterable[tuple[dict, bool]], *, weight: float) -> Ex
     return out
 
 
+def typical_background(records: list[Record]) -> float | None:
+    """The mean cosine of dense search's runners-up over `records` (see RankingModel.background)."""
+    means = [ranking.background(r.hits["dense"])[0] for r in records if len(r.hits.get("dense", [])) > 1]
+    return round(sum(means) / len(means), 4) if means else None
+
+
 def fit_confidence(data: Examples, *, base: ranking.RankingModel) -> ranking.RankingModel:
     """Logistic regression of rightness on the features (standardised, L2), back in raw units."""
     import numpy as np
@@ -317,6 +323,7 @@ def fit(records: list[Record], *, base: ranking.RankingModel | None = None, extr
         log: Callable[[str], None] = lambda msg: None) -> ranking.RankingModel:
     """Fusion, then the confidence of what that fusion ranks first."""
     model = fit_fusion(records, base=base, log=log)
+    model = replace(model, background=typical_background(records))
     data = examples(records, model)
     if extra:
         data.x += extra.x
