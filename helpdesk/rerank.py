@@ -2,8 +2,9 @@
 
 Set HELPDESK["RERANKER"] to a sentence-transformers CrossEncoder id or local path (for example a
 multilingual reranker such as BAAI/bge-reranker-v2-m3 on a GPU). The model reads the query with
-each article's best passage; its scores reorder the candidates. Confidence stays the calibrated
-first-stage figure (a reranker's raw scores are not probabilities).
+each article's best passage; its scores reorder the candidates. Confidences stay the calibrated
+first-stage figures (a reranker's raw scores are not probabilities), by position: the first article
+shown is always the most confident.
 """
 
 from __future__ import annotations

@@ -58,9 +58,10 @@ def test_the_configured_cross_encoder_orders_the_candidates_by_its_scores(kb, se
     expected = sorted(scores, key=lambda aid: -scores[aid])
     assert [s.article_id for s in reranked.suggestions] == expected[:4]
     assert {s.article_id for s in reranked.suggestions} == {s.article_id for s in first_stage.suggestions}
-    # Confidence stays the calibrated first-stage figure.
-    by_id = {s.article_id: s.confidence for s in first_stage.suggestions}
-    assert all(s.confidence == by_id[s.article_id] for s in reranked.suggestions)
+    # The first-stage confidences, by position: the first article shown is always the most confident.
+    assert [s.confidence for s in reranked.suggestions] == [s.confidence for s in first_stage.suggestions]
+    assert [s.confidence for s in reranked.suggestions] == sorted((s.confidence for s in reranked.suggestions),
+                                                                 reverse=True)
 
 
 def test_rerank_candidates_without_a_model_keeps_the_order(kb):
