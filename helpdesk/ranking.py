@@ -108,6 +108,7 @@ FEATURES = ("lift", "standout", "coverage", "agree", "cross")
 # The spread of the runners-up's cosines is floored (a knowledge base of near-identical articles, or
 # of two) and the standout capped, so one number cannot decide alone.
 MIN_SPREAD = 0.005
+MIN_RUNNERS = 3
 MAX_STANDOUT = 20.0
 
 
@@ -181,11 +182,12 @@ class RankingModel:
 def background(dense: list[tuple], *, prior: float | None = None) -> tuple[float, float, float] | None:
     """Mean and spread (standard deviation, floored) of the cosines of dense search's runners-up
     (article ranks 2..BACKGROUND_DEPTH+1), and the last article's cosine. A knowledge base with fewer
-    runners-up is padded with `prior` (the encoder's typical cosine for an article that does not
-    answer); without a prior, None with fewer than 2 articles."""
+    than MIN_RUNNERS runners-up is padded with `prior` (the encoder's typical cosine for an article
+    that does not answer: same-language, so it is only a stand-in where real runners-up are too few
+    to go by); without a prior, None with fewer than 2 articles."""
     runners = [hit[2] for hit in dense[1 : BACKGROUND_DEPTH + 1]]
-    if prior is not None and len(runners) < BACKGROUND_DEPTH:
-        runners += [prior] * (BACKGROUND_DEPTH - len(runners))
+    if prior is not None and len(runners) < MIN_RUNNERS:
+        runners += [prior] * (MIN_RUNNERS - len(runners))
     if not runners:
         return None
     mean = sum(runners) / len(runners)
