@@ -160,7 +160,7 @@ def judged(records: Iterable[Record], model: ranking.RankingModel, *, shown: int
 
 # --- 3. fitting ------------------------------------------------------------------------------------
 
-def _fusion_grid(multilingual: bool) -> list[dict]:
+def _fusion_grid() -> list[dict]:
     grid = []
     for tied, per_lead, cap in itertools.product(DENSE_TIED, DENSE_PER_LEAD, DENSE_CAP):
         if cap < tied or (per_lead == 0 and cap != DENSE_CAP[-1]):
@@ -241,7 +241,7 @@ def fit_fusion(records: list[Record], *, base: ranking.RankingModel | None = Non
         return {name: sum(v) / len(v) for name, v in values.items()}
 
     best, best_value = base, -math.inf
-    for point in _fusion_grid(True):
+    for point in _fusion_grid():
         model = replace(base, **point)
         value = _objective(by_set(model, True), best_single)
         if value > best_value + 1e-9:

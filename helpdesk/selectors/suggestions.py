@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -143,8 +144,6 @@ def ranking_model(encoder: str | None) -> ranking.RankingModel:
     """The fusion and confidence model for `encoder`: HELPDESK["RANKING_MODEL"] when set (fields
     over the fitted model), else the one `manage.py fit_ranking --save` stored for this encoder,
     else the one shipped for it (helpdesk.ranking.FITTED)."""
-    import time
-
     from helpdesk.models import RankingProfile
 
     name = encoder or conf.get("ENCODER")
