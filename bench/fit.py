@@ -107,7 +107,8 @@ def main(argv: list[str]) -> int:
                 print(f"  {lang:10} {t['answerable']:>10} {_pct(t['answerable_correct'])} {_pct(t['answerable_wrong'])} "
                       f"{_pct(t['answerable_held_back'])}   {t['unanswerable']:>5} {_pct(t['unanswerable_held_back'])}")
 
-    model = fitting.fit(records, base=ranking.RankingModel(source=f"python -m bench fit, {len(records)} questions"))
+    model = fitting.fit(records, base=ranking.RankingModel(source=f"python -m bench fit, {len(records)} questions"),
+                        groups=GROUPS)
     print("\nfitted on every set:")
     print(f"  {model!r}")
     for label, candidate in (("fitted", model), ("shipped now", shipped)):

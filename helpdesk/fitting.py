@@ -37,6 +37,8 @@ from helpdesk.no_answer import Judged, report as no_answer_report
 DENSE_TIED = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 DENSE_PER_LEAD = (0.0, 1.0, 2.0, 5.0, 10.0)
 DENSE_CAP = (0.9, 0.95, 0.98, 0.99, 1.0)
+# Per standard deviation of the runners-up's cosines the first article leads by (typically 0–10).
+DENSE_PER_STANDOUT = (0.0, 0.01, 0.02, 0.05, 0.1)
 OFF_LANGUAGE = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 # Hybrid below the better single retriever of a set costs this many times the shortfall.
 BELOW_BEST_PENALTY = 3.0
@@ -162,20 +164,24 @@ def judged(records: Iterable[Record], model: ranking.RankingModel, *, shown: int
 
 def _fusion_grid() -> list[dict]:
     grid = []
-    for tied, per_lead, cap in itertools.product(DENSE_TIED, DENSE_PER_LEAD, DENSE_CAP):
-        if cap < tied or (per_lead == 0 and cap != DENSE_CAP[-1]):
+    for tied, per_lead, per_sd, cap in itertools.product(DENSE_TIED, DENSE_PER_LEAD, DENSE_PER_STANDOUT, DENSE_CAP):
+        if cap < tied or (per_lead == 0 and per_sd == 0 and cap != DENSE_CAP[-1]):
             continue  # a cap below the tie share, or a cap that never applies, repeats another point
-        grid.append({"dense_tied": tied, "dense_per_lead": per_lead, "dense_cap": cap})
+        grid.append({"dense_tied": tied, "dense_per_lead": per_lead, "dense_per_standout": per_sd, "dense_cap": cap})
     return grid
 
 
-def _objective(per_set: dict[str, float], best_single: dict[str, float]) -> float:
-    """Mean NDCG@10 over the sets, less BELOW_BEST_PENALTY × each shortfall below the set's better retriever."""
+def _objective(per_set: dict[str, float], best_single: dict[str, float], groups: dict[str, str] | None = None) -> float:
+    """Mean NDCG@10 less BELOW_BEST_PENALTY × the shortfall below the set's better retriever, per set;
+    averaged within each dataset group (`groups`: set → dataset, e.g. XQuAD-R's 12 language sets are
+    one dataset), then over the groups, so a dataset split into many sets does not outvote the rest."""
     if not per_set:
         return 0.0
-    mean = sum(per_set.values()) / len(per_set)
-    shortfall = sum(max(0.0, best_single[name] - value) for name, value in per_set.items()) / len(per_set)
-    return mean - BELOW_BEST_PENALTY * shortfall
+    groups = groups or {}
+    by_group: dict[str, list[float]] = defaultdict(list)
+    for name, value in per_set.items():
+        by_group[groups.get(name, name)].append(value - BELOW_BEST_PENALTY * max(0.0, best_single[name] - value))
+    return sum(sum(v) / len(v) for v in by_group.values()) / len(by_group)
 
 
 class _Fusable:
@@ -207,7 +213,7 @@ class _Fusable:
         ideal = sorted((2.0 ** g - 1.0 for g in record.relevant.values() if g > 0), reverse=True)[:10]
         self.ideal = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
         self.discounts = 1.0 / np.log2(np.arange(2, 12))
-        self.dense_hits = dense
+        self.has_dense, self.leads = bool(dense), ranking.leads(dense)
         self.knows_language = record.knows_language
 
     def ndcg(self, model: ranking.RankingModel) -> float:
@@ -215,8 +221,9 @@ class _Fusable:
 
         if not self.ideal or not len(self.ids):
             return 0.0
-        if self.dense_hits and self.lexical.any():
-            w = model.dense_share(self.dense_hits, knows_language=self.knows_language)
+        if self.has_dense and self.lexical.any():
+            w = model.off_language if not self.knows_language and model.off_language is not None \
+                else model.share_for(*self.leads)
             fused = w * self.dense + (1.0 - w) * self.lexical
         else:
             fused = self.dense + self.lexical
@@ -225,7 +232,7 @@ class _Fusable:
 
 
 def fit_fusion(records: list[Record], *, base: ranking.RankingModel | None = None,
-               log: Callable[[str], None] = lambda msg: None) -> ranking.RankingModel:
+               groups: dict[str, str] | None = None, log: Callable[[str], None] = lambda msg: None) -> ranking.RankingModel:
     """The grid point with the best objective over the answerable questions of `records`."""
     base = base or ranking.RankingModel()
     answerable = [r for r in records if r.answerable]
@@ -243,18 +250,19 @@ def fit_fusion(records: list[Record], *, base: ranking.RankingModel | None = Non
     best, best_value = base, -math.inf
     for point in _fusion_grid():
         model = replace(base, **point)
-        value = _objective(by_set(model, True), best_single)
+        value = _objective(by_set(model, True), best_single, groups)
         if value > best_value + 1e-9:
             best, best_value = model, value
     if any(not known for _, known, _ in fusable):  # an encoder that does not know some questions' language
         best_off, best_value = best, -math.inf
         for share in OFF_LANGUAGE:
             model = replace(best, off_language=share)
-            value = _objective(by_set(model, False), best_single)
+            value = _objective(by_set(model, False), best_single, groups)
             if value > best_value + 1e-9:
                 best_off, best_value = model, value
         best = best_off
-    log(f"fusion: dense share {best.dense_tied} tied, +{best.dense_per_lead} per unit of lead, cap {best.dense_cap}"
+    log(f"fusion: dense share {best.dense_tied} tied, +{best.dense_per_lead} per unit of lead, "
+        f"+{best.dense_per_standout} per standard deviation of lead, cap {best.dense_cap}"
         + (f", {best.off_language} off-language" if best.off_language is not None else ""))
     return best
 
@@ -320,9 +328,9 @@ def fit_confidence(data: Examples, *, base: ranking.RankingModel) -> ranking.Ran
 
 
 def fit(records: list[Record], *, base: ranking.RankingModel | None = None, extra: Examples | None = None,
-        log: Callable[[str], None] = lambda msg: None) -> ranking.RankingModel:
+        groups: dict[str, str] | None = None, log: Callable[[str], None] = lambda msg: None) -> ranking.RankingModel:
     """Fusion, then the confidence of what that fusion ranks first."""
-    model = fit_fusion(records, base=base, log=log)
+    model = fit_fusion(records, base=base, groups=groups, log=log)
     model = replace(model, background=typical_background(records))
     data = examples(records, model)
     if extra:
@@ -354,7 +362,7 @@ def leave_one_out(records: list[Record], *, threshold: float, groups: dict[str, 
     for name in names:
         train = [r for r in records if groups.get(r.dataset, r.dataset) != name]
         test = [r for r in records if groups.get(r.dataset, r.dataset) == name]
-        model = fit(train, base=base)
+        model = fit(train, base=base, groups=groups)
         out[name] = {"model": model.as_dict(), **evaluate(test, model, threshold=threshold)}
         log(f"left out {name}: hybrid {out[name]['ndcg@10'].get('hybrid', 0):.4f}")
     return out

@@ -117,7 +117,10 @@ class RankingModel:
     """Fusion weights and confidence coefficients for one encoder, fitted from labelled data.
 
     Fusion (convex, see `fuse`): the dense share w = min(dense_cap, dense_tied + dense_per_lead ×
-    the cosine lead of dense search's first article over its second); the lexical share is 1 − w.
+    the cosine lead of dense search's first article over its second + dense_per_standout × that
+    lead in standard deviations of the runners-up's cosines); the lexical share is 1 − w. The lead
+    in cosine suits an encoder whose cosines spread wide (MiniLM); in standard deviations it means
+    the same for one whose related articles all sit within a few hundredths (multilingual-e5).
     For an encoder that does not know the question's language (an English-only model on a German
     question) w = `off_language` when set.
 
@@ -140,6 +143,7 @@ class RankingModel:
     dense_tied: float = 0.65
     dense_per_lead: float = 5.0
     dense_cap: float = 0.9
+    dense_per_standout: float = 0.0
     off_language: float | None = None
     bias: float = -2.0
     lift: float = 20.0
@@ -156,8 +160,12 @@ class RankingModel:
         """The dense share of the fused score for dense article hits `dense` (best first)."""
         if not knows_language and self.off_language is not None:
             return self.off_language
-        lead = dense[0][2] - dense[1][2] if len(dense) > 1 else 0.0
-        return max(0.0, min(self.dense_cap, self.dense_tied + self.dense_per_lead * lead))
+        return self.share_for(*leads(dense))
+
+    def share_for(self, lead: float, lead_sd: float) -> float:
+        """The dense share for a first article leading by `lead` in cosine, `lead_sd` in standard deviations."""
+        return max(0.0, min(self.dense_cap, self.dense_tied + self.dense_per_lead * lead
+                            + self.dense_per_standout * lead_sd))
 
     def weights(self, dense: list[tuple], *, knows_language: bool = True) -> dict[str, float]:
         share = self.dense_share(dense, knows_language=knows_language)
@@ -177,6 +185,19 @@ class RankingModel:
             raise ValueError(f"unknown ranking model field(s): {', '.join(unknown)}")
         return cls(**{key: (str(v) if key == "source" else None if v is None else float(v))
                       for key, v in value.items()})
+
+
+def leads(dense: list[tuple]) -> tuple[float, float]:
+    """How far dense search's first article leads its second: in cosine, and in standard deviations
+    of the runners-up's cosines (capped at MAX_STANDOUT; 0 with fewer than MIN_RUNNERS runners-up,
+    whose spread says nothing)."""
+    if len(dense) < 2:
+        return 0.0, 0.0
+    lead = dense[0][2] - dense[1][2]
+    if len(dense) - 1 < MIN_RUNNERS:
+        return lead, 0.0
+    _, spread, _ = background(dense)
+    return lead, min(MAX_STANDOUT, lead / spread)
 
 
 def background(dense: list[tuple], *, prior: float | None = None) -> tuple[float, float, float] | None:

@@ -50,6 +50,23 @@ def test_fitted_fusion_ranks_at_least_as_well_as_the_better_retriever_on_every_s
     assert model.dense_per_lead > 0  # dense decides only where it leads
 
 
+def test_a_dataset_split_into_many_sets_does_not_outvote_the_others_when_grouped():
+    """Same-looking questions (dense ties, lexical prefers another article) where lexical is right in
+    four language sets of one dataset and dense is right in two other datasets: fitted per set, the
+    four outvote the two; fitted per dataset group, the two datasets win 2 to 1."""
+    records = []
+    for i in range(20):
+        for name in ("x-de", "x-fr", "x-es", "x-it"):
+            records.append(_record(name, right=2, dense=[(1, 0.861), (2, 0.86)], lexical=[(2, 5.0, 0.5), (1, 4.0, 0.5)]))
+        for name in ("faq", "intents"):
+            records.append(_record(name, right=1, dense=[(1, 0.861), (2, 0.86)], lexical=[(2, 5.0, 0.5), (1, 4.0, 0.5)]))
+    per_set = fitting.set_scores(records, fitting.fit_fusion(records))
+    assert per_set["x-de"]["hybrid"] == 1.0 and per_set["faq"]["hybrid"] < 1.0
+    groups = {name: "x" for name in ("x-de", "x-fr", "x-es", "x-it")}
+    per_group = fitting.set_scores(records, fitting.fit_fusion(records, groups=groups))
+    assert per_group["faq"]["hybrid"] == per_group["intents"]["hybrid"] == 1.0 and per_group["x-de"]["hybrid"] < 1.0
+
+
 def test_the_fitted_confidence_holds_back_questions_the_corpus_does_not_answer():
     rng = random.Random(3)
     records = []
@@ -79,7 +96,8 @@ def test_the_grid_scores_a_fusion_exactly_as_the_engine_ranks():
         lexical = sorted(((a, round(rng.uniform(0.5, 12), 2), round(rng.uniform(0, 1), 2)) for a in rng.sample(range(30), 8)),
                          key=lambda h: -h[1])
         records.append(_record("s", right=rng.randrange(30), dense=dense, lexical=lexical))
-    for model in (ranking.RankingModel(), ranking.RankingModel(dense_tied=0.97, dense_per_lead=2.0, dense_cap=0.99)):
+    for model in (ranking.RankingModel(), ranking.RankingModel(dense_tied=0.97, dense_per_lead=2.0, dense_cap=0.99),
+                  ranking.RankingModel(dense_tied=0.8, dense_per_lead=0.0, dense_per_standout=0.05, dense_cap=1.0)):
         for record in records:
             assert fitting._Fusable(record).ndcg(model) == pytest.approx(fitting.ndcg(record, fitting.ranked(record, model)))
 

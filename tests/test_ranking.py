@@ -111,6 +111,21 @@ def test_the_dense_share_follows_the_lead_of_the_first_dense_article_up_to_its_c
     assert model.dense_share([(1, 10, 0.6)], knows_language=False) == 0.65  # no off-language share set
 
 
+def test_the_dense_share_can_follow_the_lead_in_standard_deviations_of_the_runners_up():
+    # multilingual-e5: related articles sit within hundredths, so the same 0.04 lead is decisive when
+    # the runners-up lie close together and means little when they spread wide.
+    model = ranking.RankingModel(dense_tied=0.8, dense_per_lead=0.0, dense_per_standout=0.05, dense_cap=1.0)
+    close = [(1, 10, 0.90), (2, 20, 0.86), (3, 30, 0.855), (4, 40, 0.85), (5, 50, 0.845)]
+    wide = [(1, 10, 0.90), (2, 20, 0.86), (3, 30, 0.80), (4, 40, 0.74), (5, 50, 0.68)]
+    assert model.dense_share(close) == 1.0  # 0.04 is ~7 standard deviations here
+    assert 0.8 < model.dense_share(wide) < 0.85  # ~0.6 here
+    lead, lead_sd = ranking.leads(close)
+    assert lead == pytest.approx(0.04) and lead_sd == pytest.approx(0.04 / 0.00559, rel=0.01)
+    # Too few runners-up to measure a spread: the lead in deviations says nothing.
+    assert ranking.leads(close[:3]) == (pytest.approx(0.04), 0.0)
+    assert model.dense_share(close[:3]) == 0.8
+
+
 def test_metrics_match_their_definitions():
     relevant = {"a": 1, "c": 1}
     ranked = ["b", "a", "d", "c"]
