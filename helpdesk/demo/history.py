@@ -1,7 +1,7 @@
 """Generate weeks of believable history for the metrics page, through the product's own services.
 
-Widget visitors ask questions (paraphrases of real article titles in seven languages, plus questions
-the knowledge base cannot answer), open articles, vote, and sometimes file tickets; agents see the
+Widget visitors ask questions (paraphrases of real article titles in seven languages, questions in
+five languages the knowledge base has no translation in, and questions it cannot answer), open articles, vote, and sometimes file tickets; agents see the
 suggestions on those tickets, insert some, mark others helpful or not, reply and solve. Every row
 comes from the same services the live product calls, with timestamps spread over the weeks (`at=`).
 """
@@ -19,7 +19,20 @@ from django.utils import timezone
 from helpdesk.models import Article, Message, Suggestion, WidgetSite
 
 KB_FILE = Path(__file__).resolve().parent / "kb.json"
-LANGUAGE_WEIGHTS = {"en": 34, "es": 20, "fr": 12, "de": 10, "pt": 8, "ar": 10, "ja": 6}
+LANGUAGE_WEIGHTS = {"en": 34, "es": 20, "fr": 12, "de": 10, "pt": 8, "ar": 10, "ja": 6,
+                    "it": 3, "nl": 2, "pl": 2, "tr": 2, "zh": 3}
+# Customers who write in a language the demo has no article in: confident answers come in another
+# language and fill the metrics page's "asked in X, answered only in Y" table; the rest are held back.
+OTHER_LANGUAGES = {
+    "it": ["ho dimenticato la password", "vorrei restituire un prodotto", "quando arriva il rimborso?",
+           "non ricevo il codice di verifica in due passaggi", "dov'è il mio ordine?"],
+    "nl": ["ik ben mijn wachtwoord vergeten", "ik wil een product retourneren", "wanneer krijg ik mijn geld terug?",
+           "waar is mijn bestelling?"],
+    "pl": ["chcę zwrócić produkt", "kod weryfikacji dwuetapowej nie przychodzi", "gdzie jest moje zamówienie?",
+           "nie pamiętam hasła do konta"],
+    "tr": ["iki adımlı doğrulama kodu gelmiyor", "ürünü iade etmek istiyorum", "şifremi sıfırlamak istiyorum"],
+    "zh": ["忘记密码怎么办", "我想退货", "收不到两步验证码", "退款什么时候到账", "我的包裹到哪里了？"],
+}
 ASK = {
     "en": ["{t}", "how do I fix this: {t}", "{t}?", "help - {t}"],
     "es": ["{t}", "ayuda: {t}", "¿{t}?", "tengo un problema: {t}"],
@@ -86,9 +99,12 @@ def generate_history(*, weeks: int = 8, seed: int = 7) -> dict:
             visitors.append(visitor)
             session = start_session(site=site, visitor_id=visitor, language=language, at=at)
             counts["sessions"] += 1
-            gap = rng.random() < 0.15 or not titles.get(language)
-            text = rng.choice(UNANSWERED[language]) if gap else rng.choice(ASK[language]).format(
-                t=rng.choice(titles[language]).lower())
+            if language in OTHER_LANGUAGES:
+                text = rng.choice(OTHER_LANGUAGES[language])
+            elif rng.random() < 0.15 or not titles.get(language):
+                text = rng.choice(UNANSWERED[language])
+            else:
+                text = rng.choice(ASK[language]).format(t=rng.choice(titles[language]).lower())
             outcome = record_query(session=session, text=text, at=at)
             counts["queries"] += 1
             at += timedelta(seconds=rng.randint(5, 60))
@@ -156,6 +172,11 @@ NAMES = {
     "pt": [("Inês Carvalho", "ines.carvalho"), ("Thiago Almeida", "thiago.almeida"), ("Beatriz Souza", "bia.souza")],
     "ar": [("عمر الخطيب", "omar.alkhatib"), ("ليلى منصور", "layla.mansour"), ("كريم حداد", "karim.haddad")],
     "ja": [("山本 優希", "yuki.yamamoto"), ("中村 健太", "kenta.nakamura"), ("小林 彩", "aya.kobayashi")],
+    "it": [("Giulia Romano", "giulia.romano"), ("Marco Ricci", "marco.ricci")],
+    "nl": [("Sanne de Vries", "sanne.devries"), ("Daan Jansen", "daan.jansen")],
+    "pl": [("Agnieszka Nowak", "a.nowak"), ("Piotr Kowalski", "piotr.kowalski")],
+    "tr": [("Elif Yılmaz", "elif.yilmaz"), ("Mehmet Demir", "mehmet.demir")],
+    "zh": [("王芳", "wang.fang"), ("李伟", "li.wei")],
 }
 
 
