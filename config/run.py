@@ -214,7 +214,7 @@ def _wait_for_embeddings(steps: Steps, supervisor) -> None:
     total = Chunk.objects.count()
     pending = len(pending_chunk_ids())
     steps.start(f"embedding the knowledge base with {encoder_name()} (Celery worker)",
-                f"{pending} passages to embed" if pending else "nothing to do")
+                f"{pending} of {total} passages to embed" if pending else "nothing to do")
     while pending:
         steps.update("passages", done=total - pending, total=total)
         time.sleep(0.5)
