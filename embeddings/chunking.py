@@ -46,11 +46,16 @@ def _split_long(sentence: str, max_words: int) -> list[str]:
     return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
 
 
-def chunk_article(title: str, body: str, *, max_words: int = 120, overlap_sentences: int = 1) -> list[Passage]:
+def chunk_article(title: str, body: str, *, max_words: int = 120, overlap_sentences: int = 1,
+                  title_passage: bool = False) -> list[Passage]:
     """Return passages of at most ~`max_words` words, breaking at paragraphs, then sentences.
 
     Consecutive passages share `overlap_sentences` sentences so an answer spanning a boundary stays
     findable. An article with an empty body still yields one passage: its title.
+
+    `title_passage`: one more passage, last, holding the title alone (its `body` empty: it has no
+    snippet of its own). Customers ask in a few words, as titles are written; a title embedded
+    beside 120 words of steps is diluted by them (see README, "Title passages").
     """
     title = " ".join((title or "").split())
     units: list[str] = []
@@ -81,4 +86,6 @@ def chunk_article(title: str, body: str, *, max_words: int = 120, overlap_senten
         passage_body = " ".join(group)
         text = f"{title}\n{passage_body}".strip() if passage_body else title
         passages.append(Passage(ordinal, text, passage_body))
+    if title_passage and title and passages[-1].body:
+        passages.append(Passage(len(passages), title, ""))
     return passages

@@ -49,6 +49,19 @@ def test_hybrid_finds_the_article_and_names_both_retrievers(kb):
     assert results[0].as_dict()["locale"] == "en"
 
 
+def test_an_article_found_by_its_title_passage_shows_its_first_passage_as_the_snippet(kb, settings):
+    settings.HELPDESK = {**settings.HELPDESK, "TITLE_PASSAGE": True}
+    article = save_article(title="Gift card balance", body="Your balance is shown under Account, then Wallet.",
+                           locale="en", status=Article.Status.PUBLISHED)
+    embed_chunks(chunk_ids=list(article.chunks.values_list("id", flat=True)), encoder=get_encoder())
+    # Worded as the title: the title alone is the closest passage, and it has no text of its own.
+    assert article.chunks.get(passage="").text == "Gift card balance"
+    assert not kb["refund"].chunks.filter(passage="").exists()  # saved with the setting off (the default)
+    result = find_suggestions(text="Gift card balance", mode="dense", limit=3)
+    assert result.suggestions[0].article_id == article.id
+    assert result.suggestions[0].snippet.startswith("Your balance is shown")
+
+
 def test_exact_error_codes_are_found_lexically(kb):
     result = find_suggestions(text="E1234", mode="lexical", limit=3)
     assert [s.article_id for s in result.suggestions] == [kb["error"].id]

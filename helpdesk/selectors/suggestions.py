@@ -380,13 +380,14 @@ def _present(candidates: list[ranking.Candidate], articles: dict[int, Article], 
 
     shown_articles = [_choose_translation(articles[c.article_id], translations, show_locale, default_locale)
                       for c in candidates]
-    first_passages = dict(
-        Chunk.objects.filter(article_id__in=[a.id for a in shown_articles], ordinal=0).values_list("article_id", "passage")
-    )
+    # A translation's snippet, or the matched article's when its best passage is its title alone.
+    first_passages = dict(Chunk.objects.filter(
+        article_id__in={a.id for a in shown_articles} | {c.article_id for c in candidates}, ordinal=0,
+    ).values_list("article_id", "passage"))
     results = []
     for candidate, shown in zip(candidates, shown_articles):
         matched = candidate.article_id
-        snippet = snippets.get(candidate.chunk_id, "") if shown.id == matched else first_passages.get(shown.id, "")
+        snippet = (snippets.get(candidate.chunk_id) if shown.id == matched else None) or first_passages.get(shown.id, "")
         results.append(ArticleSuggestion(
             article_id=shown.id,
             title=shown.title,

@@ -525,10 +525,11 @@ def _create(articles: list[Article], outcome: Outcome) -> None:
         )
         for article, (article_id,) in zip(articles, cursor.fetchall()):
             article.id, article.created_at, article.updated_at = article_id, now, now
-        words = conf.get("CHUNK_WORDS")
+        words, titles = conf.get("CHUNK_WORDS"), conf.get("TITLE_PASSAGE")
         rows = [(article.id, p.ordinal, p.text, p.body, p.content_hash, article.locale,
                  lexical.text_search_config(article.locale), lexical.segment(p.text))
-                for article in articles for p in chunk_article(article.title, article.body, max_words=words)]
+                for article in articles
+                for p in chunk_article(article.title, article.body, max_words=words, title_passage=titles)]
         cursor.execute(
             "INSERT INTO helpdesk_chunk (article_id, ordinal, text, passage, content_hash, language, search_vector,"
             " encoder, next_encoder, embed_attempts, embed_error, created_at, updated_at)"

@@ -74,7 +74,8 @@ def sync_chunks(article: Article) -> list[int]:
     Passages whose content hash is unchanged keep their vector, so editing one paragraph of a long
     article re-embeds only what changed.
     """
-    passages = chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS"))
+    passages = chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS"),
+                             title_passage=conf.get("TITLE_PASSAGE"))
     existing = {c.ordinal: c for c in article.chunks.all()}
     changed: list[Chunk] = []
     for passage in passages:

@@ -30,3 +30,13 @@ def test_empty_body_still_gives_the_title_as_a_passage_and_hash_tracks_text():
     (only,) = chunk_article("Contact support", "")
     assert only.text == "Contact support"
     assert only.content_hash != chunk_article("Contact us", "")[0].content_hash
+
+
+def test_the_title_alone_can_be_one_more_passage_without_a_snippet_of_its_own():
+    passages = chunk_article("Reset your password", "Open Settings. Choose Security.", title_passage=True)
+    assert [(p.ordinal, p.text, p.body) for p in passages] == [
+        (0, "Reset your password\nOpen Settings. Choose Security.", "Open Settings. Choose Security."),
+        (1, "Reset your password", ""),
+    ]
+    # An article that is all title already has that passage, once.
+    assert [p.text for p in chunk_article("Contact support", "", title_passage=True)] == ["Contact support"]

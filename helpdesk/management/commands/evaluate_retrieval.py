@@ -114,7 +114,8 @@ def load_corpus(corpus: list[dict], *, default_language: str, log=lambda msg: No
             chunks = []
             for article in articles:
                 ids[article.id] = article.external_id
-                for passage in chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS")):
+                for passage in chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS"),
+                                             title_passage=conf.get("TITLE_PASSAGE")):
                     chunks.append(Chunk(article=article, ordinal=passage.ordinal, text=passage.text,
                                         passage=passage.body, content_hash=passage.content_hash,
                                         language=article.locale))
