@@ -228,3 +228,18 @@ def test_metrics_snapshot_is_reused_until_new_data_arrives(journey, now):
     insert_suggestion(suggestion=Suggestion.objects.get(ticket=t3, rank=1))  # writes an Event: new data version
     later = metrics.period(days=30)  # as the next page view would: the insert happened after `p` ended
     assert (metrics.metrics_snapshot(later)["acceptance"].numerator, first["acceptance"].numerator) == (3, 2)
+
+
+def test_the_metrics_cache_key_is_safe_for_any_cache_backend_whatever_language_is_asked_for():
+    # The language filter comes from the query string; memcached refuses keys with control
+    # characters, spaces or over 250 bytes (Django warns with CacheKeyWarning).
+    import warnings
+
+    from django.core.cache.backends.base import BaseCache, CacheKeyWarning
+
+    hostile = metrics.period(language="HÈ\x9c\tB h\U000cb34a" * 40)
+    key = metrics.snapshot_key(hostile)
+    assert key != metrics.snapshot_key(metrics.period(language="de"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        BaseCache({}).validate_key(key)

@@ -7,6 +7,7 @@ from the Event table; precision from Suggestion feedback; pipeline health from C
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import defaultdict
@@ -668,8 +669,10 @@ def data_version() -> tuple:
 
 
 def snapshot_key(p: Period) -> str:
-    return "helpdesk:metrics:" + ":".join(map(str, (connection.settings_dict["NAME"], p.days, p.language,
-                                                     *data_version())))
+    """The cache key of `p`'s figures: hashed, since the language filter comes from the query string
+    (any characters, any length: a memcached backend refuses such keys)."""
+    parts = ":".join(map(str, (connection.settings_dict["NAME"], p.days, p.language, *data_version())))
+    return "helpdesk:metrics:" + hashlib.sha256(parts.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def metrics_snapshot(p: Period) -> dict:

@@ -34,7 +34,7 @@ from embeddings.language import detect_language, to_bcp47
 from helpdesk import conf, lexical, suggestion_cache
 from helpdesk.importers import ImportFormatError, Record, detect_format, parse_file
 from helpdesk.importers import zip as zip_importer
-from helpdesk.models import Article, Chunk, ImportFile, ImportJob
+from helpdesk.models import Article, ImportFile, ImportJob
 from helpdesk.services import import_files, knowledge
 from helpdesk.services.knowledge import save_article
 
