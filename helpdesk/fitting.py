@@ -222,8 +222,7 @@ class _Fusable:
         if not self.ideal or not len(self.ids):
             return 0.0
         if self.has_dense and self.lexical.any():
-            w = model.off_language if not self.knows_language and model.off_language is not None \
-                else model.share_for(*self.leads)
+            w = model.share_for(self.leads, knows_language=self.knows_language)
             fused = w * self.dense + (1.0 - w) * self.lexical
         else:
             fused = self.dense + self.lexical

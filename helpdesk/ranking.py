@@ -158,14 +158,16 @@ class RankingModel:
 
     def dense_share(self, dense: list[tuple], *, knows_language: bool = True) -> float:
         """The dense share of the fused score for dense article hits `dense` (best first)."""
+        return self.share_for(leads(dense), knows_language=knows_language)
+
+    def share_for(self, lead: tuple[float, float], *, knows_language: bool = True) -> float:
+        """The dense share for a first article leading by `lead` (`leads`: in cosine, in standard
+        deviations); the fitting code keeps each question's leads and calls this for every grid point."""
         if not knows_language and self.off_language is not None:
             return self.off_language
-        return self.share_for(*leads(dense))
-
-    def share_for(self, lead: float, lead_sd: float) -> float:
-        """The dense share for a first article leading by `lead` in cosine, `lead_sd` in standard deviations."""
-        return max(0.0, min(self.dense_cap, self.dense_tied + self.dense_per_lead * lead
-                            + self.dense_per_standout * lead_sd))
+        cosine, deviations = lead
+        return max(0.0, min(self.dense_cap, self.dense_tied + self.dense_per_lead * cosine
+                            + self.dense_per_standout * deviations))
 
     def weights(self, dense: list[tuple], *, knows_language: bool = True) -> dict[str, float]:
         share = self.dense_share(dense, knows_language=knows_language)

@@ -1,9 +1,10 @@
 """Generate weeks of believable history for the metrics page, through the product's own services.
 
 Widget visitors ask questions (paraphrases of real article titles in seven languages, questions in
-five languages the knowledge base has no translation in, and questions it cannot answer), open articles, vote, and sometimes file tickets; agents see the
-suggestions on those tickets, insert some, mark others helpful or not, reply and solve. Every row
-comes from the same services the live product calls, with timestamps spread over the weeks (`at=`).
+five languages the knowledge base has no translation in, and questions it cannot answer), open
+articles, vote, and sometimes file tickets; agents see the suggestions on those tickets, insert some,
+mark others helpful or not, reply and solve. Every row comes from the same services the live product
+calls, with timestamps spread over the weeks (`at=`).
 """
 
 from __future__ import annotations

@@ -101,7 +101,8 @@ class Command(BaseCommand):
         out = self.stdout.write
         model = report["model"]
         out(f"encoder {report['encoder']}: dense share {model['dense_tied']} tied, +{model['dense_per_lead']} per unit "
-            f"of lead, +{model.get('dense_per_standout', 0.0)} per standard deviation of lead, cap {model['dense_cap']}; confidence bias {model['bias']}, "
+            f"of lead, +{model['dense_per_standout']} per standard deviation of lead, cap {model['dense_cap']}; "
+            f"confidence bias {model['bias']}, "
             + ", ".join(f"{name} {model[name]}" for name in ranking.FEATURES))
         rows = [("before", report.get("before")), ("fitted", report.get("fitted"))]
         rows += [(f"left out {name}", summary) for name, summary in report.get("leave_one_out", {}).items()]
