@@ -207,7 +207,53 @@ def tatoeba(data: Path, out: Path, *, per_language: int = 200, seed: int = 11) -
     out.mkdir(parents=True, exist_ok=True)
     target = out / "tatoeba.tsv"
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [target]
+    return [target, *tatoeba_cross(data, out, seed=seed)]
+
+
+def tatoeba_cross(data: Path, out: Path, *, answerable: int = 8, out_of_scope: int = 4, distractors: int = 4,
+                  seed: int = 11) -> list[Path]:
+    """`tatoeba-cross` and `tatoeba-cross-oos`: sentences in each of Tatoeba's 111 other languages
+    against one corpus of English sentences, where the right "article" is the sentence's English
+    translation: cross-language retrieval (and the no-answer decision) in far more languages than
+    XQuAD-R's 11, many of them ones no set here has otherwise. Per language, `answerable` sentences
+    whose translation is in the corpus, `distractors` English sentences nobody asks about, and (the
+    -oos set) `out_of_scope` sentences whose translation is not in the corpus. English sentences are
+    deduplicated by text (Tatoeba repeats "Tom ..." sentences across languages), and a question
+    whose translation's text is in the corpus anyway is labelled with it, never counted out of scope.
+    """
+    from embeddings.language import to_bcp47
+
+    base = data / "tatoeba-laser" / "data" / "tatoeba" / "v1"
+    rng = random.Random(seed)
+    corpus: dict[str, str] = {}  # English text → doc id
+    picked = []  # (language tag, code, [(foreign, english)] asked, [(foreign, english)] out of scope)
+    for path in sorted(base.glob("tatoeba.*-eng.eng")):
+        code = path.name.split(".")[1].split("-")[0]
+        if code == "eng":
+            continue
+        english = path.read_text(encoding="utf-8").splitlines()
+        foreign = path.with_suffix(f".{code}").read_text(encoding="utf-8").splitlines()
+        pairs = [(f.strip(), e.strip()) for f, e in zip(foreign, english) if f.strip() and e.strip()]
+        chosen = rng.sample(pairs, min(len(pairs), answerable + distractors + out_of_scope))
+        asked, kept, outside = (chosen[:answerable], chosen[answerable:answerable + distractors],
+                                chosen[answerable + distractors:])
+        for _, text in asked + kept:
+            corpus.setdefault(text, f"en-{len(corpus)}")
+        picked.append((to_bcp47(code), code, asked, outside))
+    queries, oos_queries, qrels = [], [], []
+    for tag, code, asked, outside in picked:
+        for i, (text, english) in enumerate(asked + outside):
+            query = {"_id": f"{code}-{i}", "text": text.replace("\t", " "), "language": tag}
+            if english in corpus:
+                qrels.append((query["_id"], corpus[english], 1))
+                (queries if i < len(asked) else oos_queries).append(query)
+            else:
+                oos_queries.append(query)
+    documents = [{"_id": doc, "title": "", "text": text, "language": "en"} for text, doc in corpus.items()]
+    labelled = {qid for qid, _, _ in qrels}
+    return [write_beir(out / "tatoeba-cross", documents, queries + [q for q in oos_queries if q["_id"] in labelled],
+                       qrels),
+            write_beir(out / "tatoeba-cross-oos", documents, queries + oos_queries, qrels)]
 
 
 CONVERTERS = {"stackfaq": stackfaq, "banking77": banking77, "dstc11": dstc11, "xquad-r": xquad_r, "tatoeba": tatoeba}
