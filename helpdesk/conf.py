@@ -26,10 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "EMBED_TASK_CHUNKS": 64,
     "EMBED_TASK_TOKENS": 16_384,
     "CHUNK_WORDS": 120,
-    # Embed each article's title alone too, as one more passage (embeddings.chunking.chunk_article).
-    # Off by default: measured in README ("Title passages"), it helps FAQ-style titles and hurts
-    # knowledge bases whose titles name one of many similar entities.
-    "TITLE_PASSAGE": False,
+    # Embed each article's title alone too, as one more passage, for bodies long enough to dilute it
+    # (embeddings.chunking.chunk_article). Measured in README ("Title passages").
+    "TITLE_PASSAGE": True,
     "DEFAULT_LOCALE": "en",
     "SUGGESTION_LIMIT": 5,
     # Below this confidence the widget shows "no good answer"; admins can override it in the dashboard.

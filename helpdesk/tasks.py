@@ -13,6 +13,8 @@ from django.db import InterfaceError, OperationalError
 from helpdesk.services import knowledge
 
 logger = logging.getLogger(__name__)
+# Articles the sweep splits again per run after the chunking settings changed (~5 ms each).
+RECHUNK_PER_SWEEP = 2000
 
 
 @shared_task(
@@ -58,6 +60,11 @@ def sweep_unembedded(min_age_seconds: int = 120) -> int:
     switch.drop_stale_staged_vectors()
     if _waiting("embeddings"):
         return 0
+    # Articles split under other settings or an older chunker (an upgrade): a bounded share per
+    # sweep, their new passages queued like any other.
+    rechunked, passages = knowledge.rechunk_stale(limit=RECHUNK_PER_SWEEP)
+    if rechunked:
+        logger.info("sweep: %d articles split again, %d passages new or changed", rechunked, passages)
     pending = knowledge.pending_chunk_ids(limit=50_000, older_than=timedelta(seconds=min_age_seconds))
     if pending:
         logger.info("sweep: %d chunks waiting to be embedded", len(pending))

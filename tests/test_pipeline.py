@@ -5,6 +5,7 @@ import pytest
 from helpdesk.encoders import encoder_name
 from helpdesk.models import Article, Chunk
 from helpdesk.selectors.suggestions import suggest_articles
+from helpdesk.services import knowledge
 from helpdesk.services.knowledge import save_article, sync_chunks
 from helpdesk.tasks import sweep_unembedded
 from tests.conftest import wait_until
@@ -55,6 +56,31 @@ def test_sweep_embeds_chunks_whose_task_was_lost(celery_worker):
 
     wait_until(lambda: _all_embedded([article]), timeout=120, message=f"sweep\n{celery_worker.tail()}")
     assert suggest_articles(text="how do I update my e-mail", limit=1)[0].article_id == article.id
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_after_an_upgrade_the_sweep_splits_old_articles_again_and_embeds_only_what_is_new(celery_worker, settings):
+    body = ("Open Settings, then Account, and enter the new address. We send a confirmation link to it, "
+            "valid for a day; until you follow it, mail keeps going to the old address. If the link has "
+            "expired, change the address again to get a new one.")
+    settings.HELPDESK = {**settings.HELPDESK, "TITLE_PASSAGE": False}  # how an older version split it
+    article = save_article(title="Change your email address", body=body, locale="en",
+                           status=Article.Status.PUBLISHED)
+    wait_until(lambda: _all_embedded([article]), timeout=120, message=f"embedding\n{celery_worker.tail()}")
+    (old,) = Chunk.objects.filter(article=article)
+    Article.objects.filter(pk=article.pk).update(chunked_with="")  # as the migration leaves existing rows
+    settings.HELPDESK = {**settings.HELPDESK, "TITLE_PASSAGE": True}
+
+    sweep_unembedded.delay(min_age_seconds=0)  # the worker runs with the defaults: title passages on
+
+    wait_until(lambda: Chunk.objects.filter(article=article).count() == 2 and _all_embedded([article]),
+               timeout=120, message=f"sweep\n{celery_worker.tail()}")
+    body_chunk, title_chunk = Chunk.objects.filter(article=article).order_by("ordinal")
+    assert title_chunk.text == "Change your email address" and title_chunk.embedding is not None
+    assert (body_chunk.id, body_chunk.embedded_at) == (old.id, old.embedded_at)  # its vector was kept
+    article.refresh_from_db()
+    assert article.chunked_with == knowledge.current_chunking()
 
 
 @pytest.mark.django_db

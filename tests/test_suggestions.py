@@ -1,9 +1,11 @@
 """The suggestion engine through the database: hybrid retrieval, translations, confidence, bad input,
 and recording what was shown. The hashing encoder stands in for the model (the model is not the subject)."""
 
+import io
 import uuid
 
 import pytest
+from django.core.management import call_command
 
 from helpdesk import lexical
 from helpdesk.encoders import get_encoder
@@ -49,17 +51,43 @@ def test_hybrid_finds_the_article_and_names_both_retrievers(kb):
     assert results[0].as_dict()["locale"] == "en"
 
 
-def test_an_article_found_by_its_title_passage_shows_its_first_passage_as_the_snippet(kb, settings):
-    settings.HELPDESK = {**settings.HELPDESK, "TITLE_PASSAGE": True}
-    article = save_article(title="Gift card balance", body="Your balance is shown under Account, then Wallet.",
-                           locale="en", status=Article.Status.PUBLISHED)
+GIFT_CARD_BODY = ("Your balance is shown under Account, then Wallet. Each card you have redeemed is listed there "
+                  "with what is left on it and the date it expires. A card that was bought for you but not yet "
+                  "redeemed does not appear until you enter its code.")
+
+
+def test_an_article_found_by_its_title_passage_shows_its_first_passage_as_the_snippet(kb):
+    article = save_article(title="Gift card balance", body=GIFT_CARD_BODY, locale="en",
+                           status=Article.Status.PUBLISHED)
     embed_chunks(chunk_ids=list(article.chunks.values_list("id", flat=True)), encoder=get_encoder())
     # Worded as the title: the title alone is the closest passage, and it has no text of its own.
     assert article.chunks.get(passage="").text == "Gift card balance"
-    assert not kb["refund"].chunks.filter(passage="").exists()  # saved with the setting off (the default)
+    assert not kb["refund"].chunks.filter(passage="").exists()  # a one-sentence article: its passage is its title
     result = find_suggestions(text="Gift card balance", mode="dense", limit=3)
     assert result.suggestions[0].article_id == article.id
     assert result.suggestions[0].snippet.startswith("Your balance is shown")
+
+
+def test_rechunking_adds_title_passages_to_articles_saved_without_them_and_keeps_their_vectors(transactional_db, kb,
+                                                                                           settings):
+    settings.HELPDESK = {**settings.HELPDESK, "TITLE_PASSAGE": False}
+    article = save_article(title="Gift card balance", body=GIFT_CARD_BODY, locale="en",
+                           status=Article.Status.PUBLISHED)
+    embed_chunks(chunk_ids=list(article.chunks.values_list("id", flat=True)), encoder=get_encoder())
+    (body,) = article.chunks.all()
+    assert find_suggestions(text="Gift card balance", mode="dense", limit=3).suggestions[0].article_id == article.id
+
+    settings.HELPDESK = {**settings.HELPDESK, "TITLE_PASSAGE": True}
+    out = io.StringIO()
+    call_command("embed_pending", "--rechunk", stdout=out)
+    assert "1 passages of 1 articles new or changed" in out.getvalue()
+    chunks = {c.ordinal: c for c in article.chunks.all()}
+    assert chunks[1].text == "Gift card balance" and chunks[1].embedding is not None
+    kept = chunks[0]
+    assert (kept.id, kept.embedded_at) == (body.id, body.embedded_at)  # the body passage was not embedded again
+    # Nothing changes a second time.
+    call_command("embed_pending", "--rechunk", stdout=(again := io.StringIO()))
+    assert "0 passages of 0 articles new or changed" in again.getvalue()
 
 
 def test_exact_error_codes_are_found_lexically(kb):

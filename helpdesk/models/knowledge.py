@@ -25,6 +25,9 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # How its passages were split (embeddings.chunking.chunking_signature); another value than the
+    # current settings' means the sweep splits it again.
+    chunked_with = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["title"]

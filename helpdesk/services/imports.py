@@ -516,11 +516,11 @@ def _create(articles: list[Article], outcome: Outcome) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO helpdesk_article (title, body, locale, translation_group, status, category, external_id,"
-            " created_at, updated_at, published_at)"
-            " SELECT t, b, l, g, s, c, e, %s, %s, p FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[],"
+            " created_at, updated_at, published_at, chunked_with)"
+            " SELECT t, b, l, g, s, c, e, %s, %s, p, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[],"
             " %s::text[], %s::text[], %s::text[], %s::timestamptz[]) WITH ORDINALITY AS u(t, b, l, g, s, c, e, p, n)"
             " ORDER BY n RETURNING id",
-            [now, now, *_columns([(a.title, a.body, a.locale, a.translation_group, a.status, a.category,
+            [now, now, knowledge.current_chunking(), *_columns([(a.title, a.body, a.locale, a.translation_group, a.status, a.category,
                                    a.external_id, a.published_at) for a in articles], 8)],
         )
         for article, (article_id,) in zip(articles, cursor.fetchall()):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from embeddings.chunking import chunk_article
+from embeddings.chunking import chunk_article, chunking_signature
 from embeddings.encoders.base import EncoderError
 from helpdesk import conf, lexical, suggestion_cache
 from helpdesk.models import Article, Chunk
@@ -68,6 +68,36 @@ def set_article_status(*, article: Article, status: str) -> Article:
     return article
 
 
+def current_chunking() -> str:
+    """How articles are split with the current settings (`embeddings.chunking.chunking_signature`)."""
+    return chunking_signature(max_words=conf.get("CHUNK_WORDS"), title_passage=conf.get("TITLE_PASSAGE"))
+
+
+def rechunk_stale(*, limit: int | None = None, queue: bool = True) -> tuple[int, int]:
+    """Split again the articles chunked under other settings or an older chunker (after an upgrade,
+    or a change of CHUNK_WORDS or TITLE_PASSAGE), oldest first, at most `limit`; with `queue`, queue
+    what changed for embedding, packed across articles (left for the sweep if this process dies
+    first). Passages whose text is unchanged keep their vectors. Return (articles, passages).
+
+    Each article in its own transaction, its row locked, so an editor saving it meanwhile waits
+    rather than racing it for the same passage ordinals."""
+    signature = current_chunking()
+    ids = list(Article.objects.exclude(chunked_with=signature).order_by("id").values_list("id", flat=True)[:limit])
+    articles, changed = 0, []
+    for article_id in ids:
+        with transaction.atomic():
+            article = Article.objects.select_for_update().filter(pk=article_id).first()
+            if article is None or article.chunked_with == signature:
+                continue
+            changed += sync_chunks(article)
+        articles += 1
+    if articles:
+        suggestion_cache.kb_changed()
+    if queue and changed:
+        queue_batches(changed)
+    return articles, len(changed)
+
+
 def sync_chunks(article: Article) -> list[int]:
     """Make the article's Chunk rows match its current text; return ids that need (re-)embedding.
 
@@ -76,6 +106,10 @@ def sync_chunks(article: Article) -> list[int]:
     """
     passages = chunk_article(article.title, article.body, max_words=conf.get("CHUNK_WORDS"),
                              title_passage=conf.get("TITLE_PASSAGE"))
+    signature = current_chunking()
+    if article.chunked_with != signature:
+        article.chunked_with = signature
+        Article.objects.filter(pk=article.pk).update(chunked_with=signature)
     existing = {c.ordinal: c for c in article.chunks.all()}
     changed: list[Chunk] = []
     for passage in passages:

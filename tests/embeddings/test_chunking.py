@@ -33,10 +33,14 @@ def test_empty_body_still_gives_the_title_as_a_passage_and_hash_tracks_text():
 
 
 def test_the_title_alone_can_be_one_more_passage_without_a_snippet_of_its_own():
-    passages = chunk_article("Reset your password", "Open Settings. Choose Security.", title_passage=True)
+    body = "Open Settings and choose Security. " * 6  # 30 words: long enough to dilute the title
+    passages = chunk_article("Reset your password", body, title_passage=True)
     assert [(p.ordinal, p.text, p.body) for p in passages] == [
-        (0, "Reset your password\nOpen Settings. Choose Security.", "Open Settings. Choose Security."),
+        (0, f"Reset your password\n{body.strip()}", body.strip()),
         (1, "Reset your password", ""),
     ]
+    # A short article's one passage is mostly its title already: no second one.
+    short = chunk_article("Reset your password", "Open Settings. Choose Security.", title_passage=True)
+    assert [p.text for p in short] == ["Reset your password\nOpen Settings. Choose Security."]
     # An article that is all title already has that passage, once.
     assert [p.text for p in chunk_article("Contact support", "", title_passage=True)] == ["Contact support"]

@@ -41,7 +41,7 @@ from helpdesk.encoders import get_encoder
 from helpdesk.models import Article, Chunk
 from helpdesk.selectors.conversation import STRATEGIES, build_query
 from helpdesk.selectors.suggestions import MODES, confidence_threshold, find_suggestions
-from helpdesk.services.knowledge import embed_chunks
+from helpdesk.services.knowledge import current_chunking, embed_chunks
 
 DEPTH = 100
 EMBED_BATCH = 256
@@ -108,7 +108,7 @@ def load_corpus(corpus: list[dict], *, default_language: str, log=lambda msg: No
             articles = Article.objects.bulk_create([
                 Article(title=(doc.get("title") or "")[:300], body=doc.get("text") or "",
                         locale=doc.get("language") or default_language, status=Article.Status.PUBLISHED,
-                        external_id=str(doc["_id"])[:255])
+                        external_id=str(doc["_id"])[:255], chunked_with=current_chunking())
                 for doc in batch
             ])
             chunks = []
