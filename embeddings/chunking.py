@@ -10,9 +10,10 @@ from dataclasses import dataclass
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
 _PARAGRAPH = re.compile(r"\n\s*\n")
-# A title gets a passage of its own only over a body this long (words): a shorter article's one
-# passage is mostly its title already, and a title alone loses what the body adds to it (on DSTC11,
-# bodies of ~8 words naming the hotel a question is about, titled alike for every hotel).
+# A title gets a passage of its own only over a body this long (`text_length` words: each CJK or
+# Thai character counts as one, as in passage sizes, so one sentence there is enough): a shorter
+# article's one passage is mostly its title already, and a title alone loses what the body adds to
+# it (on DSTC11, bodies of ~8 words naming the hotel a question is about, titled alike for every hotel).
 TITLE_PASSAGE_MIN_WORDS = 30
 
 

@@ -42,7 +42,9 @@ def articles(db):
 
 
 def _articles(hits):
-    return [article_id for _, article_id, _, _ in hits]
+    """The articles of passage hits, best first, each once (an article's title passage and its body
+    can both match)."""
+    return list(dict.fromkeys(article_id for _, article_id, _, _ in hits))
 
 
 def test_chinese_and_thai_passages_are_found_by_a_few_words_of_the_query(articles):
