@@ -13,7 +13,7 @@ from django.db import InterfaceError, OperationalError
 from helpdesk.services import knowledge
 
 logger = logging.getLogger(__name__)
-# Articles the sweep splits again per run after the chunking settings changed (~5 ms each).
+# Articles the sweep splits again per run after the chunking settings changed (a few queries each).
 RECHUNK_PER_SWEEP = 2000
 
 

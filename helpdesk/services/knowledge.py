@@ -50,6 +50,7 @@ def save_article(
             if status == Article.Status.PUBLISHED and article.published_at is None:
                 article.published_at = timezone.now()
         article.full_clean(exclude=["translation_group"])
+        article.chunked_with = current_chunking()  # saved with the row: sync_chunks below needs no update
         article.save()
         pending = sync_chunks(article)
         if queue_embedding:
