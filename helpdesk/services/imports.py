@@ -520,8 +520,9 @@ def _create(articles: list[Article], outcome: Outcome) -> None:
             " SELECT t, b, l, g, s, c, e, %s, %s, p, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[],"
             " %s::text[], %s::text[], %s::text[], %s::timestamptz[]) WITH ORDINALITY AS u(t, b, l, g, s, c, e, p, n)"
             " ORDER BY n RETURNING id",
-            [now, now, knowledge.current_chunking(), *_columns([(a.title, a.body, a.locale, a.translation_group, a.status, a.category,
-                                   a.external_id, a.published_at) for a in articles], 8)],
+            [now, now, knowledge.current_chunking(),
+             *_columns([(a.title, a.body, a.locale, a.translation_group, a.status, a.category, a.external_id,
+                         a.published_at) for a in articles], 8)],
         )
         for article, (article_id,) in zip(articles, cursor.fetchall()):
             article.id, article.created_at, article.updated_at = article_id, now, now

@@ -14,8 +14,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rechunk", action="store_true",
             help="first split again, now, the articles split under other settings (CHUNK_WORDS, TITLE_PASSAGE) "
-                 "or an older version, which the worker's sweep otherwise does 2,000 a minute: passages whose "
-                 "text is unchanged keep their vectors, only new or changed ones are embedded")
+                 "or an older version, which the worker's sweep otherwise does a bounded number at a time: "
+                 "passages whose text is unchanged keep their vectors, only new or changed ones are embedded")
 
     def handle(self, *args, **options):
         if options["rechunk"]:
