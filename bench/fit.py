@@ -9,9 +9,10 @@ collects again). Then, leave one dataset out: for each of StackFAQ, BANKING77, D
 (all its languages together, since they are translations of one another), fits on the others and
 scores the one left out: NDCG@10 of dense, lexical and hybrid per set, and the no-answer decision
 at the shipped threshold per set and per language. Then the fit on every one of those sets: the
-model to ship (printed as Python for helpdesk/ranking.py FITTED) beside the model shipped now. Last, a set never fitted on: Tatoeba sentences in 111 languages
-against their English translations (cross-language, with sentences whose translation is not in the
-corpus as out of scope), scored with the model fitted on the four datasets, per language.
+model to ship (printed as Python for helpdesk/ranking.py FITTED) beside the model shipped now.
+Last, a set never fitted on: Tatoeba sentences in 111 languages against their English translations
+(cross-language, with sentences whose translation is not in the corpus as out of scope), scored
+with the model fitted on the four datasets, per language.
 """
 
 from __future__ import annotations
