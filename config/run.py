@@ -24,7 +24,7 @@ from pathlib import Path
 from config.progress import Steps, duration
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = 9
+STEPS = 10
 
 
 def free_port(preferred: int) -> int:
@@ -70,6 +70,7 @@ def main() -> int:
         steps.done(_services_summary(settings, embedded))
         _migrate(steps)
         _collect_static(steps)
+        _prepare_model(steps)
 
         port = free_port(int(os.environ.get("PORT", "8000")))
         widget_port = free_port(int(os.environ.get("WIDGET_DEMO_PORT", "8001")))
@@ -141,11 +142,21 @@ def _collect_static(steps: Steps) -> None:
     steps.done(out.getvalue().strip().splitlines()[-1] if out.getvalue().strip() else "collected")
 
 
+def _prepare_model(steps: Steps) -> None:
+    from embeddings.catalog import prepare_model
+    from helpdesk import conf
+
+    spec = conf.get("ENCODER")
+    steps.start(f"the embedding model ({spec})", "built from the bundled weights once per machine: ~30 s")
+    directory = prepare_model(spec)
+    steps.done(f"in {directory}" if directory else "nothing to build")
+
+
 def _start_processes(steps: Steps, settings, port: int):
     from config import embedded, stack
     from config.supervisor import Supervisor
 
-    steps.start("processes: Celery worker, beat, web server, mail capture (and the demo customer site after step 5)",
+    steps.start("processes: Celery worker, beat, web server, mail capture (and the demo customer site after step 6)",
                 "supervised: whatever exits is restarted")
     log_dir = Path(settings.VAR_DIR) / "log"
     # Children use the services found here rather than each looking for them again.

@@ -210,7 +210,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 HELPDESK = {
-    "ENCODER": os.environ.get("HELPDESK_ENCODER", "multilingual-e5-small-q4"),
+    "ENCODER": os.environ.get("HELPDESK_ENCODER", "multilingual-e5-small-int8"),
     "EMBEDDING_DIMENSIONS": int(os.environ["HELPDESK_EMBEDDING_DIMENSIONS"])
     if os.environ.get("HELPDESK_EMBEDDING_DIMENSIONS") else None,
     "DEVICE": os.environ.get("HELPDESK_DEVICE") or None,

@@ -8,7 +8,7 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     # Catalog name, "hashing[:DIMS]", a Hugging Face model id, or a local path.
-    "ENCODER": "multilingual-e5-small-q4",
+    "ENCODER": "multilingual-e5-small-int8",
     # Truncate vectors to this many dimensions (Matryoshka models); None keeps the model's own.
     "EMBEDDING_DIMENSIONS": None,
     # "cuda", "cpu", ... ; None picks CUDA when a GPU is visible.

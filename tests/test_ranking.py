@@ -99,6 +99,8 @@ def test_ranking_models_read_from_settings_and_shipped_per_encoder():
         ranking.RankingModel.from_dict({"dense": 8.0})  # the old calibration's name: refused, not ignored
     e5 = ranking.shipped_model("multilingual-e5-small-q4")
     assert e5 == ranking.shipped_model("multilingual-e5-small-q4-torch") != ranking.RankingModel()
+    # The int8 default has its own fit: its cosines are not the float model's.
+    assert ranking.shipped_model("multilingual-e5-small-int8") not in (e5, ranking.RankingModel())
     assert ranking.shipped_model("some/other-model") == ranking.RankingModel()
 
 

