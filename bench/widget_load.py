@@ -333,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                              "repeats of popular ones, Zipf), repeat (the popular questions cycled)")
     parser.add_argument("--new-share", type=float, default=NEW_SHARE,
                         help="realistic mix: share of never-asked questions (default %(default)s)")
-    parser.add_argument("--encoder", help="HELPDESK ENCODER for this run (default: the configured one)")
+    parser.add_argument("--encoder", help="HELPDESK ENCODER for this run (default: the configured one); several, "
+                                          "comma-separated, are measured one after the other and compared")
     parser.add_argument("--server", default="granian",
                         help="how the desk is served: granian (default: what make run and docker use), gunicorn, "
                              "uvicorn or django; several, comma-separated, are measured one after the other")
@@ -349,8 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     # thread, or OpenMP spins against the server for the cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("HELPDESK_TORCH_THREADS", "1")
-    if args.encoder:
-        os.environ["HELPDESK_ENCODER"] = args.encoder
+    encoders = [e.strip() for e in (args.encoder or "").split(",") if e.strip()]
+    if len(encoders) > 1:
+        return compare_encoders(encoders, argv if argv is not None else sys.argv[1:], args.json)
+    if encoders:
+        os.environ["HELPDESK_ENCODER"] = encoders[0]
     if args.serve:
         serve(args.serve)
         return 0
@@ -424,6 +428,50 @@ def main(argv: list[str] | None = None) -> int:
         else:
             connection.creation.destroy_test_db(original_name, verbosity=0)
     return 0
+
+
+def compare_encoders(encoders: list[str], argv: list[str], json_path: Path | None) -> int:
+    """Run the whole bench once per encoder, one after the other (each its own process and scratch
+    knowledge base, embedded with that encoder), then print each mix's last level side by side."""
+    import tempfile
+
+    rest, skip = [], False
+    for arg in argv:  # the same options, but one encoder and a JSON file each
+        if skip:
+            skip = False
+        elif arg in ("--encoder", "--json"):
+            skip = True
+        elif not arg.startswith(("--encoder=", "--json=")):
+            rest.append(arg)
+    figures = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for encoder in encoders:
+            out = Path(scratch) / "figures.json"
+            print(f"\n=== {encoder} ===", flush=True)
+            code = subprocess.call([sys.executable, "-m", "bench", "widget_load", *rest, "--encoder", encoder,
+                                    "--json", str(out)])
+            if code:
+                return code
+            figures[encoder] = json.loads(out.read_text())
+    first = encoders[0]
+    print(f"\nside by side, last client level of each mix (ratio: each encoder's req/s over {first}'s):")
+    for server in figures[first]["servers"]:
+        for row in figures[first]["servers"][server]:
+            if row is not _last_of_mix(figures[first]["servers"][server], row["mix"]):
+                continue
+            parts = []
+            for encoder in encoders:
+                other = _last_of_mix(figures[encoder]["servers"][server], row["mix"])
+                parts.append(f"{encoder} {other['throughput_rps']:.1f} req/s (×{other['throughput_rps'] / row['throughput_rps']:.2f}),"
+                             f" p99 {other['p99_ms']:.0f} ms, {sum(other['cpu_ms_per_request'].values()):.1f} CPU ms")
+            print(f"  {server} {row['mix']} at {row['clients']} clients: " + "; ".join(parts))
+    if json_path:
+        json_path.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def _last_of_mix(rows: list[dict], mix: str) -> dict:
+    return [row for row in rows if row["mix"] == mix][-1]
 
 
 def _redis_pid(url: str) -> int | None:
