@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from helpdesk.services.desk_settings import set_confidence_threshold
 from tests.browser.a11y_support import serious_violations, with_axe
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_widget import host, kb  # noqa: F401 - fixtures
@@ -35,6 +36,11 @@ def browser_in(browser):
 
 
 def test_a_french_browser_sees_buttons_and_forms_in_french(browser_in, host, kb, screenshot_dir):
+    # The subject is the French wording of the no-answer path. This knowledge base has five topics
+    # in English, Spanish and Arabic only, and against so few articles every French question's best
+    # one, "How long refunds take", stands out from the other four (confidence 0.35-0.75 for a
+    # drone, a recipe or the weather, either e5 backend): the threshold is raised to reach the path.
+    set_confidence_threshold(value=0.95)
     page = browser_in("fr-FR")
     page.goto(host())
     page.get_by_role("button", name="Aide", exact=True).click()
