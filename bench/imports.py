@@ -354,6 +354,8 @@ def phase_embed(passages: int, worker_threads: str) -> None:
     Chunk.objects.update(embedding=None, encoder="", embedded_at=None)
     if len(ids) < passages:
         print(f"\n3. embed: only {len(ids)} passages exist (run phase 1 or 2 first)", flush=True)
+        if not ids:
+            return
     texts = list(Chunk.objects.filter(id__in=ids).order_by("id").values_list("text", flat=True))
     print(f"\n3. embed: {len(ids):,} passages ({sum(map(len, texts)) / len(texts):.0f} characters on average)", flush=True)
 
