@@ -113,3 +113,34 @@ def test_editing_one_paragraph_keeps_the_other_vectors():
     assert Chunk.objects.get(article=article, ordinal=0).encoder == encoder_name()
     assert embed_chunks(chunk_ids=ids) == pending.count()
     assert embed_chunks(chunk_ids=ids) == 0  # running the same batch again writes nothing new
+
+
+@pytest.mark.django_db
+def test_a_passage_edited_while_its_batch_was_encoded_keeps_no_stale_vector():
+    import numpy as np
+
+    from helpdesk.encoders import get_encoder
+    from helpdesk.services.knowledge import embed_chunks
+
+    articles = [save_article(title=title, body=body, locale="en") for title, body in ARTICLES]
+    ids = list(Chunk.objects.filter(article__in=articles).order_by("id").values_list("id", flat=True))
+    real = get_encoder()
+
+    class EditedMeanwhile:  # the real model; an agent saves the second passage while it encodes
+        name, dimensions = real.name, real.dimensions
+
+        def encode_documents(self, texts):
+            save_article(article=articles[1], title="Track your order", body="Orders ship within a day.",
+                         locale="en")
+            return real.encode_documents(texts)
+
+    assert embed_chunks(chunk_ids=ids, encoder=EditedMeanwhile()) == len(ids) - 1
+    chunks = {c.article_id: c for c in Chunk.objects.filter(article__in=articles)}
+    edited = chunks[articles[1].id]
+    assert edited.text.startswith("Track your order") and "Orders ship within a day." in edited.text
+    assert (edited.encoder, edited.embedding, edited.embedded_at) == ("", None, None)  # its own task embeds it
+    for article in (articles[0], articles[2]):
+        chunk = chunks[article.id]
+        assert chunk.encoder == real.name and chunk.embedded_at is not None and chunk.embed_error == ""
+        np.testing.assert_allclose(np.asarray(chunk.embedding), real.encode_documents([chunk.text])[0],
+                                   atol=1e-6)

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -274,18 +274,40 @@ def _embed(chunk_ids: list[int], encoder, *, staged: bool) -> int:
             embed_error=str(exc)[:2000], embed_attempts=F("embed_attempts") + 1
         )
         raise
-    now = timezone.now()
-    written = 0
-    done = {vector_field: None, name_field: encoder.name, "embed_error": ""}
-    if not staged:
-        done["embedded_at"] = now
     with transaction.atomic():
-        for chunk, vector in zip(chunks, vectors):
-            done[vector_field] = vector
-            written += Chunk.objects.filter(id=chunk.id, content_hash=chunk.content_hash).update(**done)
+        written = _write_vectors(chunks, vectors, vector_field=vector_field, name_field=name_field,
+                                 encoder_name=encoder.name, embedded_at=None if staged else timezone.now())
         if written and not staged:  # staged vectors answer nothing until the switch completes
             suggestion_cache.kb_changed()
     return written
+
+
+def _write_vectors(chunks: list[Chunk], vectors, *, vector_field: str, name_field: str, encoder_name: str,
+                   embedded_at) -> int:
+    """Write each chunk's vector in one UPDATE, where its text is still the one encoded; return how many.
+
+    One statement for the whole batch rather than one per passage: with the int8 encoder, 64
+    single-row UPDATEs were ~10 % of a task's time.
+    """
+    from pgvector import Vector
+
+    fields = {name: Chunk._meta.get_field(name).column for name in (vector_field, name_field, "embed_error",
+                                                                      "embedded_at", "id", "content_hash")}
+    assignments = [f'"{fields[vector_field]}" = v.vector::vector', f'"{fields[name_field]}" = %s',
+                   f'"{fields["embed_error"]}" = \'\'']
+    params: list = [encoder_name]
+    if embedded_at is not None:
+        assignments.append(f'"{fields["embedded_at"]}" = %s')
+        params.append(embedded_at)
+    rows = ", ".join(["(%s::bigint, %s::text, %s::text)"] * len(chunks))
+    for chunk, vector in zip(chunks, vectors):
+        params += [chunk.id, chunk.content_hash, Vector._to_db(vector)]
+    sql = (f'UPDATE "{Chunk._meta.db_table}" AS c SET {", ".join(assignments)} '
+           f"FROM (VALUES {rows}) AS v(id, content_hash, vector) "
+           f'WHERE c."{fields["id"]}" = v.id AND c."{fields["content_hash"]}" = v.content_hash')
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def pending_chunk_ids(
