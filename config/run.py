@@ -143,12 +143,17 @@ def _collect_static(steps: Steps) -> None:
 
 
 def _prepare_model(steps: Steps) -> None:
-    from embeddings.catalog import prepare_model
     from helpdesk import conf
 
     spec = conf.get("ENCODER")
     steps.start(f"the embedding model ({spec})", "built from the bundled weights once per machine: ~30 s")
-    directory = prepare_model(spec)
+    # In a child process: building imports torch, whose ~800 MB this process would keep for as
+    # long as it supervises the others.
+    code = "import sys; from embeddings.catalog import prepare_model; print(prepare_model(sys.argv[1]) or '')"
+    built = subprocess.run([sys.executable, "-c", code, spec], cwd=ROOT, capture_output=True, text=True)
+    if built.returncode:
+        raise RuntimeError(f"could not build the embedding model {spec}:\n{built.stderr[-3000:]}")
+    directory = built.stdout.strip().splitlines()[-1] if built.stdout.strip() else ""
     steps.done(f"in {directory}" if directory else "nothing to build")
 
 
